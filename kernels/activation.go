@@ -1,0 +1,51 @@
+package kernels
+
+// ActKind is the activation fused into a Conv/Gemm epilogue.
+type ActKind uint8
+
+// Fusable activations.
+const (
+	ActNone ActKind = iota
+	ActRelu         // max(x, 0)
+	ActClip         // min(max(x, Min), Max); Relu6 is Clip(0, 6)
+)
+
+// Activation is an epilogue applied to each output after the bias.
+type Activation struct {
+	Kind     ActKind
+	Min, Max float32
+}
+
+// Apply applies the activation to one value (the reference definition).
+func (a Activation) Apply(v float32) float32 {
+	switch a.Kind {
+	case ActRelu:
+		if v < 0 {
+			return 0
+		}
+	case ActClip:
+		if v < a.Min {
+			return a.Min
+		}
+		if v > a.Max {
+			return a.Max
+		}
+	}
+	return v
+}
+
+// ApplySlice applies the activation in place.
+func (a Activation) ApplySlice(x []float32) {
+	switch a.Kind {
+	case ActRelu:
+		for i, v := range x {
+			if v < 0 {
+				x[i] = 0
+			}
+		}
+	case ActClip:
+		for i, v := range x {
+			x[i] = min(max(v, a.Min), a.Max)
+		}
+	}
+}
