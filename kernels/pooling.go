@@ -1,0 +1,307 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+)
+
+// PoolKind is the reduction of a pooling window.
+type PoolKind uint8
+
+// Pooling reductions.
+const (
+	PoolMax PoolKind = iota // maximum of the taps inside the input
+	PoolAvg                 // mean of the taps (see PoolParams.CountIncludePad)
+)
+
+// String is "max" or "avg".
+func (k PoolKind) String() string {
+	if k == PoolAvg {
+		return "avg"
+	}
+	return "max"
+}
+
+// PoolParams describes an N-D pooling (N ≥ 1) of channel planes. The
+// output size is given, not derived, because ceil_mode and auto_pad are
+// operator-level rules: window o of dimension d starts at input
+// coordinate o·Strides[d] − PadsBegin[d] and has Kernel[d] taps spaced
+// Dilations[d] apart. Taps outside the input are skipped.
+type PoolParams struct {
+	Kind      PoolKind
+	In        []int // input spatial dimensions
+	Out       []int // output spatial dimensions
+	Kernel    []int
+	Strides   []int
+	Dilations []int
+	PadsBegin []int
+	// PadsEnd bounds the padded region at the end of each dimension; it
+	// only matters for CountIncludePad.
+	PadsEnd []int
+	// CountIncludePad makes an average divide by the number of taps
+	// inside the padded input [−PadsBegin, In+PadsEnd) instead of the
+	// number inside the input.
+	CountIncludePad bool
+}
+
+// Validate checks the parameters; operators call it at creation.
+func (p PoolParams) Validate() error {
+	nd := len(p.In)
+	switch {
+	case nd == 0:
+		return fmt.Errorf("kernels: pooling needs at least one spatial dimension")
+	case len(p.Out) != nd || len(p.Kernel) != nd || len(p.Strides) != nd || len(p.Dilations) != nd || len(p.PadsBegin) != nd || len(p.PadsEnd) != nd:
+		return fmt.Errorf("kernels: pooling output, kernel, strides, dilations and pads must each have %d entries", nd)
+	case p.Kind != PoolMax && p.Kind != PoolAvg:
+		return fmt.Errorf("kernels: unknown pooling kind %d", p.Kind)
+	}
+	for d := 0; d < nd; d++ {
+		switch {
+		case p.In[d] <= 0 || p.Out[d] <= 0 || p.Kernel[d] <= 0:
+			return fmt.Errorf("kernels: pooling sizes must be positive (input %v, output %v, kernel %v)", p.In, p.Out, p.Kernel)
+		case p.Strides[d] <= 0 || p.Dilations[d] <= 0:
+			return fmt.Errorf("kernels: pooling strides and dilations must be positive (strides %v, dilations %v)", p.Strides, p.Dilations)
+		case p.PadsBegin[d] < 0 || p.PadsEnd[d] < 0:
+			return fmt.Errorf("kernels: pooling pads must not be negative (%v, %v)", p.PadsBegin, p.PadsEnd)
+		}
+	}
+	return nil
+}
+
+// Pooling is a planned pooling operation. Run is safe for concurrent use
+// with distinct buffers.
+type Pooling struct {
+	p       PoolParams
+	inSize  int
+	outSize int
+	ranges  [][]poolRange // per dimension, per output index
+	nest3   bool          // rank ≤ 3: the three-level loop nest applies
+	name    string
+}
+
+// poolRange is the tap range of one window along one dimension: taps
+// k in [lo, hi) fall inside the input; start is the first tap's input
+// coordinate; padded counts the taps inside the padded input.
+type poolRange struct {
+	start, lo, hi, padded int
+}
+
+// NewPooling validates p and prepares the pooling.
+func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
+	_ = cfg // one generic implementation per rank class for now
+	if err := p.Validate(); err != nil {
+		return nil, err
+	}
+	nd := len(p.In)
+	k := &Pooling{p: p, inSize: ndProd(p.In), outSize: ndProd(p.Out), nest3: nd <= 3}
+	k.ranges = make([][]poolRange, nd)
+	for d := 0; d < nd; d++ {
+		rs := make([]poolRange, p.Out[d])
+		for o := range rs {
+			start := o*p.Strides[d] - p.PadsBegin[d]
+			lo, hi := ndValidRange(start, p.Dilations[d], p.In[d], p.Kernel[d])
+			// Taps inside [−PadsBegin, In+PadsEnd): start ≥ −PadsBegin always.
+			_, padded := ndValidRange(start+p.PadsBegin[d], p.Dilations[d], p.In[d]+p.PadsBegin[d]+p.PadsEnd[d], p.Kernel[d])
+			rs[o] = poolRange{start: start, lo: lo, hi: hi, padded: padded}
+		}
+		k.ranges[d] = rs
+	}
+	if k.nest3 {
+		k.name = fmt.Sprintf("f32-%spool-%dd-generic", p.Kind, nd)
+	} else {
+		k.name = fmt.Sprintf("f32-%spool-nd-generic", p.Kind)
+	}
+	return k, nil
+}
+
+// Kernel names the implementation chosen.
+func (k *Pooling) Kernel() string { return k.name }
+
+// Run pools planes channel planes: in is planes × prod(In), out is
+// planes × prod(Out). For PoolMax, idx may be non-nil with the length of
+// out; it receives the row-major index of each maximum inside its input
+// plane (−1 for a window with no tap inside the input, whose value is
+// −Inf). A window of an average with no counted tap gives NaN.
+func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
+	pool.Parallel(planes, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			src := in[c*k.inSize : (c+1)*k.inSize]
+			dst := out[c*k.outSize : (c+1)*k.outSize]
+			var di []int64
+			if idx != nil {
+				di = idx[c*k.outSize : (c+1)*k.outSize]
+			}
+			if k.nest3 {
+				k.plane3(src, dst, di)
+			} else {
+				k.planeND(src, dst, di)
+			}
+		}
+	})
+}
+
+// plane3 pools one plane of rank ≤ 3 with a three-level loop nest (the
+// missing leading dimensions have size 1).
+func (k *Pooling) plane3(src, dst []float32, di []int64) {
+	p := &k.p
+	nd := len(p.In)
+	one := []poolRange{{lo: 0, hi: 1, padded: 1}}
+	rz, ry := one, one
+	iy, dz, dy := 1, 1, 1
+	rx, ix, dx := k.ranges[nd-1], p.In[nd-1], p.Dilations[nd-1]
+	if nd >= 2 {
+		ry, iy, dy = k.ranges[nd-2], p.In[nd-2], p.Dilations[nd-2]
+	}
+	if nd >= 3 {
+		rz, dz = k.ranges[0], p.Dilations[0]
+	}
+	isMax := p.Kind == PoolMax
+	i := 0
+	for _, z := range rz {
+		for _, y := range ry {
+			for _, x := range rx {
+				if isMax {
+					m, at := float32(math.Inf(-1)), int64(-1)
+					for kz := z.lo; kz < z.hi; kz++ {
+						pz := z.start + kz*dz
+						for ky := y.lo; ky < y.hi; ky++ {
+							row := (pz*iy + y.start + ky*dy) * ix
+							for kx := x.lo; kx < x.hi; kx++ {
+								off := row + x.start + kx*dx
+								if v := src[off]; v > m || at < 0 {
+									m, at = v, int64(off)
+								}
+							}
+						}
+					}
+					dst[i] = m
+					if di != nil {
+						di[i] = at
+					}
+				} else {
+					var s float32
+					for kz := z.lo; kz < z.hi; kz++ {
+						pz := z.start + kz*dz
+						for ky := y.lo; ky < y.hi; ky++ {
+							row := (pz*iy + y.start + ky*dy) * ix
+							for kx := x.lo; kx < x.hi; kx++ {
+								s += src[row+x.start+kx*dx]
+							}
+						}
+					}
+					var n int
+					if p.CountIncludePad {
+						n = z.padded * y.padded * x.padded
+					} else {
+						n = (z.hi - z.lo) * (y.hi - y.lo) * (x.hi - x.lo)
+					}
+					dst[i] = s / float32(n)
+				}
+				i++
+			}
+		}
+	}
+}
+
+// planeND pools one plane of any rank with odometers over output
+// positions and taps; it is the reference the loop nest is tested
+// against and the path for rank > 3.
+func (k *Pooling) planeND(src, dst []float32, di []int64) {
+	p := &k.p
+	nd := len(p.In)
+	stride := make([]int, nd)
+	s := 1
+	for d := nd - 1; d >= 0; d-- {
+		stride[d] = s
+		s *= p.In[d]
+	}
+	o := make([]int, nd)
+	t := make([]int, nd)
+	for i := range dst {
+		// Window ranges for output position o.
+		empty := false
+		cnt, padded := 1, 1
+		for d := 0; d < nd; d++ {
+			r := k.ranges[d][o[d]]
+			if r.lo >= r.hi {
+				empty = true
+			}
+			cnt *= r.hi - r.lo
+			padded *= r.padded
+			t[d] = r.lo
+		}
+		m, at := float32(math.Inf(-1)), int64(-1)
+		var sum float32
+		if !empty {
+			for {
+				off := 0
+				for d := 0; d < nd; d++ {
+					r := k.ranges[d][o[d]]
+					off += (r.start + t[d]*p.Dilations[d]) * stride[d]
+				}
+				v := src[off]
+				if v > m || at < 0 {
+					m, at = v, int64(off)
+				}
+				sum += v
+				d := nd - 1
+				for ; d >= 0; d-- {
+					t[d]++
+					if t[d] < k.ranges[d][o[d]].hi {
+						break
+					}
+					t[d] = k.ranges[d][o[d]].lo
+				}
+				if d < 0 {
+					break
+				}
+			}
+		}
+		if p.Kind == PoolMax {
+			dst[i] = m
+			if di != nil {
+				di[i] = at
+			}
+		} else if p.CountIncludePad {
+			dst[i] = sum / float32(padded)
+		} else {
+			dst[i] = sum / float32(cnt)
+		}
+		for d := nd - 1; d >= 0; d-- {
+			o[d]++
+			if o[d] < p.Out[d] {
+				break
+			}
+			o[d] = 0
+		}
+	}
+}
+
+// GlobalPool reduces each of planes planes of size elements to one value
+// (mean or maximum), split over the pool. in is planes × size, out has
+// planes elements. The mean accumulates in float64.
+func GlobalPool(pool *Pool, kind PoolKind, planes, size int, in, out []float32) {
+	if size <= 0 {
+		panic("kernels: global pooling of empty planes")
+	}
+	pool.Parallel(planes, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			x := in[c*size : (c+1)*size]
+			if kind == PoolMax {
+				m := x[0]
+				for _, v := range x[1:] {
+					if v > m {
+						m = v
+					}
+				}
+				out[c] = m
+			} else {
+				var s float64
+				for _, v := range x {
+					s += float64(v)
+				}
+				out[c] = float32(s / float64(size))
+			}
+		}
+	})
+}

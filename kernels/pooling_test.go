@@ -1,0 +1,218 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"testing"
+)
+
+// refPool is the direct float64 definition of pooling one plane: it
+// enumerates every tap of every window and checks it against the input
+// and the padded input.
+func refPool(p PoolParams, x []float32) ([]float64, []int64) {
+	nd := len(p.In)
+	outSize, kSize := ndProd(p.Out), ndProd(p.Kernel)
+	y := make([]float64, outSize)
+	idx := make([]int64, outSize)
+	o := make([]int, nd)
+	t := make([]int, nd)
+	for oi := range y {
+		rem := oi
+		for d := nd - 1; d >= 0; d-- {
+			o[d] = rem % p.Out[d]
+			rem /= p.Out[d]
+		}
+		m, at := math.Inf(-1), int64(-1)
+		var sum float64
+		cnt, padded := 0, 0
+		for ti := 0; ti < kSize; ti++ {
+			rem := ti
+			for d := nd - 1; d >= 0; d-- {
+				t[d] = rem % p.Kernel[d]
+				rem /= p.Kernel[d]
+			}
+			off, in, inPad := 0, true, true
+			for d := 0; d < nd; d++ {
+				v := o[d]*p.Strides[d] - p.PadsBegin[d] + t[d]*p.Dilations[d]
+				if v < 0 || v >= p.In[d] {
+					in = false
+				}
+				if v < -p.PadsBegin[d] || v >= p.In[d]+p.PadsEnd[d] {
+					inPad = false
+				}
+				off = off*p.In[d] + v
+			}
+			if inPad {
+				padded++
+			}
+			if !in {
+				continue
+			}
+			cnt++
+			v := float64(x[off])
+			sum += v
+			if v > m || at < 0 {
+				m, at = v, int64(off)
+			}
+		}
+		if p.Kind == PoolMax {
+			y[oi], idx[oi] = m, at
+		} else if p.CountIncludePad {
+			y[oi] = sum / float64(padded)
+		} else {
+			y[oi] = sum / float64(cnt)
+		}
+	}
+	return y, idx
+}
+
+func poolOut(in, k, s, d, pb, pe int, ceil bool) int {
+	num := in + pb + pe - d*(k-1) - 1
+	o := num/s + 1
+	if ceil && num%s != 0 {
+		o++
+		if (o-1)*s >= in+pb {
+			o--
+		}
+	}
+	return o
+}
+
+func TestPooling(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	type dims struct{ in, k, s, d, pb, pe []int }
+	shapes := []struct {
+		name string
+		g    dims
+		ceil bool
+	}{
+		{"1d", dims{[]int{11}, []int{2}, []int{1}, []int{1}, []int{0}, []int{0}}, false},
+		{"1d-stride-pad-dil", dims{[]int{23}, []int{4}, []int{3}, []int{2}, []int{2}, []int{3}}, true},
+		{"2d", dims{[]int{7, 9}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, true},
+		{"2d-pads", dims{[]int{5, 6}, []int{3, 4}, []int{1, 2}, []int{1, 1}, []int{2, 1}, []int{1, 2}}, false},
+		{"2d-dil", dims{[]int{9, 8}, []int{2, 3}, []int{1, 2}, []int{2, 3}, []int{1, 0}, []int{0, 1}}, true},
+		{"2d-kernel-covers-pad", dims{[]int{3, 3}, []int{5, 5}, []int{3, 3}, []int{1, 1}, []int{2, 2}, []int{2, 2}}, true},
+		{"3d", dims{[]int{4, 5, 6}, []int{2, 2, 2}, []int{2, 2, 2}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}}, true},
+		{"3d-mixed", dims{[]int{7, 5, 9}, []int{3, 2, 3}, []int{1, 2, 3}, []int{1, 2, 1}, []int{1, 0, 2}, []int{0, 1, 2}}, false},
+		{"4d", dims{[]int{4, 3, 5, 4}, []int{2, 2, 3, 2}, []int{1, 2, 2, 1}, []int{1, 1, 1, 2}, []int{1, 0, 1, 1}, []int{0, 1, 1, 0}}, true},
+	}
+	for _, sh := range shapes {
+		for _, kind := range []PoolKind{PoolMax, PoolAvg} {
+			for _, incl := range []bool{false, true} {
+				if kind == PoolMax && incl {
+					continue
+				}
+				name := fmt.Sprintf("%s/%s/incl=%v", sh.name, kind, incl)
+				t.Run(name, func(t *testing.T) {
+					g := sh.g
+					out := make([]int, len(g.in))
+					for d := range out {
+						out[d] = poolOut(g.in[d], g.k[d], g.s[d], g.d[d], g.pb[d], g.pe[d], sh.ceil)
+					}
+					p := PoolParams{Kind: kind, In: g.in, Out: out, Kernel: g.k, Strides: g.s, Dilations: g.d, PadsBegin: g.pb, PadsEnd: g.pe, CountIncludePad: incl}
+					k, err := NewPooling(Config{}, p)
+					if err != nil {
+						t.Fatal(err)
+					}
+					const planes = 5
+					inSize, outSize := ndProd(g.in), ndProd(out)
+					x := ndRandSlice(rng, planes*inSize)
+					y := make([]float32, planes*outSize)
+					yn := make([]float32, planes*outSize)
+					idx := make([]int64, planes*outSize)
+					idxn := make([]int64, planes*outSize)
+					pool := NewPool(2)
+					defer pool.Close()
+					var ix, ixn []int64
+					if kind == PoolMax {
+						ix, ixn = idx, idxn
+					}
+					k.Run(pool, planes, x, y, ix)
+					// The N-D odometer path on the same parameters.
+					for c := 0; c < planes; c++ {
+						var di []int64
+						if ixn != nil {
+							di = ixn[c*outSize : (c+1)*outSize]
+						}
+						k.planeND(x[c*inSize:(c+1)*inSize], yn[c*outSize:(c+1)*outSize], di)
+					}
+					for c := 0; c < planes; c++ {
+						want, wantIdx := refPool(p, x[c*inSize:(c+1)*inSize])
+						for i, v := range want {
+							j := c*outSize + i
+							for _, got := range []float32{y[j], yn[j]} {
+								if math.IsInf(v, -1) || math.IsNaN(v) {
+									if float64(got) != v && !(math.IsNaN(v) && math.IsNaN(float64(got))) {
+										t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
+									}
+									continue
+								}
+								if math.Abs(float64(got)-v) > 1e-6+1e-5*math.Abs(v) {
+									t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
+								}
+							}
+							if kind == PoolMax && (idx[j] != wantIdx[i] || idxn[j] != wantIdx[i]) {
+								t.Fatalf("plane %d idx[%d] = %d/%d, want %d", c, i, idx[j], idxn[j], wantIdx[i])
+							}
+						}
+					}
+				})
+			}
+		}
+	}
+}
+
+func TestPoolingValidate(t *testing.T) {
+	ok := PoolParams{Kind: PoolMax, In: []int{5, 5}, Out: []int{3, 3}, Kernel: []int{3, 3}, Strides: []int{1, 1}, Dilations: []int{1, 1}, PadsBegin: []int{0, 0}, PadsEnd: []int{0, 0}}
+	if _, err := NewPooling(Config{}, ok); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]func(p *PoolParams){
+		"no dims":     func(p *PoolParams) { p.In, p.Out, p.Kernel, p.Strides, p.Dilations, p.PadsBegin, p.PadsEnd = nil, nil, nil, nil, nil, nil, nil },
+		"rank":        func(p *PoolParams) { p.Kernel = []int{3} },
+		"kind":        func(p *PoolParams) { p.Kind = 7 },
+		"zero out":    func(p *PoolParams) { p.Out = []int{0, 3} },
+		"zero stride": func(p *PoolParams) { p.Strides = []int{1, 0} },
+		"neg pad":     func(p *PoolParams) { p.PadsBegin = []int{-1, 0} },
+	}
+	for name, mut := range bad {
+		t.Run(name, func(t *testing.T) {
+			p := ok
+			mut(&p)
+			if _, err := NewPooling(Config{}, p); err == nil {
+				t.Fatal("no error")
+			}
+		})
+	}
+}
+
+func TestGlobalPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, size := range []int{1, 7, 49, 1000} {
+		for _, kind := range []PoolKind{PoolMax, PoolAvg} {
+			t.Run(fmt.Sprintf("%s/%d", kind, size), func(t *testing.T) {
+				const planes = 3
+				x := ndRandSlice(rng, planes*size)
+				y := make([]float32, planes)
+				pool := NewPool(2)
+				defer pool.Close()
+				GlobalPool(pool, kind, planes, size, x, y)
+				for c := 0; c < planes; c++ {
+					m, s := math.Inf(-1), 0.0
+					for _, v := range x[c*size : (c+1)*size] {
+						m = math.Max(m, float64(v))
+						s += float64(v)
+					}
+					want := m
+					if kind == PoolAvg {
+						want = s / float64(size)
+					}
+					if math.Abs(float64(y[c])-want) > 1e-6 {
+						t.Fatalf("plane %d = %v, want %v", c, y[c], want)
+					}
+				}
+			})
+		}
+	}
+}
