@@ -169,7 +169,9 @@ func TestPoolingValidate(t *testing.T) {
 		t.Fatal(err)
 	}
 	bad := map[string]func(p *PoolParams){
-		"no dims":     func(p *PoolParams) { p.In, p.Out, p.Kernel, p.Strides, p.Dilations, p.PadsBegin, p.PadsEnd = nil, nil, nil, nil, nil, nil, nil },
+		"no dims": func(p *PoolParams) {
+			p.In, p.Out, p.Kernel, p.Strides, p.Dilations, p.PadsBegin, p.PadsEnd = nil, nil, nil, nil, nil, nil, nil
+		},
 		"rank":        func(p *PoolParams) { p.Kernel = []int{3} },
 		"kind":        func(p *PoolParams) { p.Kind = 7 },
 		"zero out":    func(p *PoolParams) { p.Out = []int{0, 3} },
