@@ -221,19 +221,18 @@ func newIdentity(n *ir.Node, opset int) (Op, error) {
 }
 
 // dropoutOp is Dropout in inference: output = input, mask all true.
+// From opset 12 training_mode may be true only with ratio 0 (a
+// deterministic identity); random dropout is not supported. When
+// training_mode or ratio are known only at run time, Run checks them.
 type dropoutOp struct {
 	viewOp
-	opset    int
-	withMask bool
+	opset      int
+	withMask   bool
+	checkAtRun bool // training_mode is a run-time input
 }
 
 func newDropout(n *ir.Node, opset int) (Op, error) {
 	d := &dropoutOp{opset: opset, withMask: len(n.Outputs) > 1 && n.Outputs[1] != ""}
-	if opset < 7 {
-		if n.AttrInt("is_test", 0) == 0 {
-			return nil, unsupportedf(n, "opset %d Dropout in training mode (is_test=0) is not supported", opset)
-		}
-	}
 	if r := n.AttrFloat("ratio", 0.5); r < 0 || r >= 1 {
 		return nil, nodeErrf(n, "ratio %g outside [0, 1)", r)
 	}
@@ -241,25 +240,61 @@ func newDropout(n *ir.Node, opset int) (Op, error) {
 	return d, nil
 }
 
-// AliasInput is true unless the mask output is used: the executor aliases
-// only output 0 and would not fill the mask.
-func (d *dropoutOp) AliasInput() bool { return !d.withMask }
+// AliasInput is true unless the mask output is used (the executor aliases
+// only output 0 and would not fill the mask) or Run must check a run-time
+// training_mode.
+func (d *dropoutOp) AliasInput() bool { return !d.withMask && !d.checkAtRun }
+
+// trainingRatio checks a training_mode/ratio pair; training is allowed
+// only with ratio 0.
+func (d *dropoutOp) trainingRatio(training *ir.Tensor, ratio *ir.Tensor) error {
+	n := d.node
+	if training == nil || training.DType != ir.Bool || len(training.Bool) != 1 {
+		return nodeErrf(n, "training_mode must be a bool scalar")
+	}
+	if !training.Bool[0] {
+		return nil
+	}
+	r := float32(0.5)
+	if ratio != nil {
+		if ratio.DType != ir.Float32 || len(ratio.F32) != 1 {
+			return nodeErrf(n, "ratio must be a float32 scalar")
+		}
+		r = ratio.F32[0]
+	}
+	if r != 0 {
+		return unsupportedf(n, "training_mode is true with ratio %g: random dropout is not supported (edge runs inference)", r)
+	}
+	return nil
+}
 
 func (d *dropoutOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := d.node
+	d.checkAtRun = false
 	if d.opset >= 12 {
-		if present(in, 2) {
-			c := in[2].Const
-			if c == nil || c.DType != ir.Bool || len(c.Bool) != 1 {
-				return nil, unsupportedf(n, "training_mode must be a constant bool scalar known when the model is planned")
-			}
-			if c.Bool[0] {
-				return nil, unsupportedf(n, "training_mode is true; edge runs inference only")
-			}
-		}
 		if present(in, 1) {
 			if in[1].DType != ir.Float32 || in[1].Shape.Size() != 1 {
 				return nil, nodeErrf(n, "ratio must be a float scalar, got %v%v", in[1].DType, in[1].Shape)
+			}
+		}
+		if present(in, 2) {
+			t := in[2]
+			if t.DType != ir.Bool || t.Shape.Size() != 1 {
+				return nil, nodeErrf(n, "training_mode must be a bool scalar, got %v%v", t.DType, t.Shape)
+			}
+			ratioKnown := !present(in, 1) || in[1].Const != nil
+			switch {
+			case t.Const != nil && !t.Const.Bool[0]:
+			case t.Const != nil && ratioKnown:
+				var ratio *ir.Tensor
+				if present(in, 1) {
+					ratio = in[1].Const
+				}
+				if err := d.trainingRatio(t.Const, ratio); err != nil {
+					return nil, err
+				}
+			default:
+				d.checkAtRun = true
 			}
 		}
 	}
@@ -278,6 +313,15 @@ func (d *dropoutOp) Plan(env *Env, in []Value) ([]Value, error) {
 }
 
 func (d *dropoutOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
+	if d.opset >= 12 && presentT(in, 2) {
+		var ratio *ir.Tensor
+		if presentT(in, 1) {
+			ratio = in[1]
+		}
+		if err := d.trainingRatio(in[2], ratio); err != nil {
+			return err
+		}
+	}
 	if err := d.viewOp.Run(ctx, in, out); err != nil {
 		return err
 	}
@@ -285,21 +329,13 @@ func (d *dropoutOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		m := out[1]
 		switch m.DType {
 		case ir.Bool:
-			for i := range m.Bool {
-				m.Bool[i] = true
-			}
+			fillAll(m.Bool, true)
 		case ir.Float32:
-			for i := range m.F32 {
-				m.F32[i] = 1
-			}
+			fillAll(m.F32, 1)
 		case ir.Int64:
-			for i := range m.I64 {
-				m.I64[i] = 1
-			}
+			fillAll(m.I64, 1)
 		case ir.Int32:
-			for i := range m.I32 {
-				m.I32[i] = 1
-			}
+			fillAll(m.I32, 1)
 		}
 	}
 	return nil
