@@ -1,18 +1,50 @@
 package kernels
 
+import (
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+)
+
+// microFn is the ABI of every GEMM micro-kernel (assembly or Go). It
+// multiplies a packed MR×k panel of A by a packed k×NR panel of B and
+// writes rows i < mr and the columns j whose bit is set in mask (bit j
+// for column j; kernels without masks need mr == MR and a full mask) of
+// the tile at c (leading dimension ldc elements):
+//
+//	v = Σ_l a[l·MR+i]·b[l·NR+j]
+//	if flags&flagAcc != 0 { v += c[i·ldc+j] }
+//	if flags&flagRowBias != 0 { v += rowBias[i] }
+//	if flags&flagColBias != 0 { v += colBias[j] }
+//	if flags&flagClamp != 0 { v = min(max(v, lo), hi) }
+//	c[i·ldc+j] = v
+//
+// microRef in gemm_micro.go is the reference definition.
+type microFn func(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+// Micro-kernel flags.
+const (
+	flagAcc     = 1 << iota // add the existing C
+	flagRowBias             // add rowBias[i]
+	flagColBias             // add colBias[j]
+	flagClamp               // clamp to [lo, hi]
+)
+
 // GemmKernel is one SGEMM implementation chosen for an operator.
 type GemmKernel struct {
 	Name     string // e.g. "f32-gemm-6x16-avx2"
 	MR, NR   int    // register tile
 	Requires ISA
-	// micro computes a full SGEMM; see Sgemm.
-	impl func(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int)
+
+	micro  microFn
+	masked bool // micro handles mr < MR and partial column masks itself
 }
 
 // gemmKernels is the descriptor table, best first, generic last.
-var gemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-4x4-generic", MR: 4, NR: 4, impl: sgemmGeneric},
-}
+var gemmKernels = append(append([]*GemmKernel(nil), archGemmKernels...), genericGemm)
+
+var genericGemm = &GemmKernel{Name: "f32-gemm-4x4-generic", MR: 4, NR: 4, micro: microGeneric4x4, masked: true}
 
 // SelectGemm returns the first kernel of the table that cfg allows.
 func SelectGemm(cfg Config) *GemmKernel {
@@ -24,54 +56,393 @@ func SelectGemm(cfg Config) *GemmKernel {
 	return gemmKernels[len(gemmKernels)-1]
 }
 
+// GemmKernels lists every GEMM kernel compiled into this build, best
+// first, generic last (for `edge version`).
+func GemmKernels() []*GemmKernel { return append([]*GemmKernel(nil), gemmKernels...) }
+
+// Supported reports whether the kernel can run on this CPU under cfg.
+func (g *GemmKernel) Supported(cfg Config) bool { return cfg.Allows(g.Requires) }
+
+// Epilogue is applied to each element of C after the product (and after
+// adding beta·C): v += RowBias[i] + ColBias[j]; v = Act(v). Either bias
+// may be nil; RowBias has m elements, ColBias n.
+type Epilogue struct {
+	RowBias, ColBias []float32
+	Act              Activation
+}
+
 // Sgemm computes C = alpha·op(A)·op(B) + beta·C with row-major matrices:
 // op(A) is m×k, op(B) is k×n, C is m×n with leading dimension ldc.
 // A is m×k (lda ≥ k) or, with transA, k×m (lda ≥ m); likewise B.
 // beta == 0 means C is not read (it may hold NaN).
 func (g *GemmKernel) Sgemm(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	if m == 0 || n == 0 {
-		return
-	}
-	g.impl(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+	g.SgemmEpilogue(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, Epilogue{})
 }
 
-// sgemmGeneric is the pure-Go reference SGEMM, parallel over rows of C.
-func sgemmGeneric(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int) {
-	p.Parallel(m, func(lo, hi int) {
-		row := make([]float32, n)
-		for i := lo; i < hi; i++ {
-			clear(row)
-			for l := 0; l < k; l++ {
-				var av float32
-				if transA {
-					av = a[l*lda+i]
-				} else {
-					av = a[i*lda+l]
-				}
-				if av == 0 {
-					continue
-				}
-				if transB {
-					for j := 0; j < n; j++ {
-						row[j] += av * b[j*ldb+l]
-					}
-				} else {
-					br := b[l*ldb : l*ldb+n]
-					for j, bv := range br {
-						row[j] += av * bv
-					}
-				}
+// SgemmEpilogue is Sgemm followed by the fused epilogue ep, applied while
+// each tile of C is still in registers.
+func (g *GemmKernel) SgemmEpilogue(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if k <= 0 || alpha == 0 {
+		scaleC(m, n, beta, c, ldc, ep)
+		return
+	}
+	if beta != 0 && beta != 1 {
+		scaleC(m, n, beta, c, ldc, Epilogue{})
+		beta = 1
+	}
+	blk := g.blocking()
+	src := gemmSrc{
+		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
+			packA(g.MR, dst, transA, alpha, a, lda, i0, mc, k0, kc)
+			return dst
+		},
+		packB: func(dst []float32, k0, kc, j0, nc int) []float32 {
+			packB(g.NR, dst, transB, b, ldb, k0, kc, j0, nc)
+			return dst
+		},
+	}
+	g.run(p, blk, m, n, k, &src, beta == 1, c, ldc, ep)
+}
+
+// scaleC sets C = beta·C (C is not read when beta == 0) and applies ep.
+func scaleC(m, n int, beta float32, c []float32, ldc int, ep Epilogue) {
+	for i := 0; i < m; i++ {
+		row := c[i*ldc : i*ldc+n]
+		for j := range row {
+			v := float32(0)
+			if beta != 0 {
+				v = beta * row[j]
 			}
-			cr := c[i*ldc : i*ldc+n]
-			if beta == 0 {
-				for j := range cr {
-					cr[j] = alpha * row[j]
+			if ep.RowBias != nil {
+				v += ep.RowBias[i]
+			}
+			if ep.ColBias != nil {
+				v += ep.ColBias[j]
+			}
+			row[j] = ep.Act.Apply(v)
+		}
+	}
+}
+
+// blocking holds the cache block sizes of the five-loop GEMM: a KC×NC
+// block of packed B and an MC×KC block of packed A stay in L2 while a
+// KC×NR micro-panel of B stays in L1.
+type blocking struct{ mc, kc, nc int }
+
+// blocking derives the block sizes from the probed cache sizes.
+func (g *GemmKernel) blocking() blocking {
+	l1, l2 := cacheSizes()
+	// B micro-panel (KC×NR) plus an A micro-panel in about 3/4 of L1.
+	kc := (l1 * 3 / 4) / ((g.NR + g.MR) * 4)
+	kc = max(64, min(512, kc&^7))
+	// A block and B block share about 3/4 of L2, A taking a quarter.
+	mc := (l2 * 3 / 16) / (kc * 4)
+	mc = max(g.MR, min(1024, mc/g.MR*g.MR))
+	nc := (l2 * 9 / 16) / (kc * 4)
+	nc = max(g.NR, min(8192, nc/g.NR*g.NR))
+	return blocking{mc: mc, kc: kc, nc: nc}
+}
+
+// gemmSrc supplies packed blocks of A and B. packA returns the MC×KC block
+// at (i0, k0) as ceil(mc/MR) panels of kc×MR (row index fastest, zero
+// padded); packB returns the KC×NC block at (k0, j0) as ceil(nc/NR) panels
+// of kc×NR. Either may pack into dst or return prepacked memory.
+type gemmSrc struct {
+	packA func(dst []float32, i0, mc, k0, kc int) []float32
+	packB func(dst []float32, k0, kc, j0, nc int) []float32
+	// alignM, alignN: thread split boundaries must be multiples of these
+	// (prepacked operands); 0 means any.
+	alignM, alignN int
+}
+
+// gemmScratch is one worker's packing memory.
+type gemmScratch struct{ buf []float32 }
+
+var scratchPool sync.Pool
+
+func getScratch(n int) *gemmScratch {
+	s, _ := scratchPool.Get().(*gemmScratch)
+	if s == nil {
+		s = &gemmScratch{}
+	}
+	if len(s.buf) < n+16 {
+		s.buf = make([]float32, n+16)
+	}
+	return s
+}
+
+// aligned64 returns buf advanced to a 64-byte boundary.
+func aligned64(buf []float32) []float32 {
+	off := (64 - int(uintptr(unsafe.Pointer(unsafe.SliceData(buf))))&63) & 63 / 4
+	return buf[off:]
+}
+
+// run computes C (+)= A·B (+ epilogue) split over the pool's threads.
+func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	threads := p.Threads()
+	// Do not wake workers for tiny products.
+	if int64(m)*int64(n)*int64(k) < 32*1024 {
+		threads = 1
+	}
+	if threads == 1 {
+		g.runRect(blk, 0, m, 0, n, k, src, acc, c, ldc, ep)
+		return
+	}
+	splitM, parts := g.split(m, n, threads, src)
+	p.Parallel(threads, func(lo, hi int) {
+		for t := lo; t < hi; t++ {
+			if splitM {
+				i0, i1 := parts[t], parts[t+1]
+				if i1 > i0 {
+					g.runRect(blk, i0, i1, 0, n, k, src, acc, c, ldc, ep)
 				}
 			} else {
-				for j := range cr {
-					cr[j] = alpha*row[j] + beta*cr[j]
+				j0, j1 := parts[t], parts[t+1]
+				if j1 > j0 {
+					g.runRect(blk, 0, m, j0, j1, k, src, acc, c, ldc, ep)
 				}
 			}
 		}
 	})
+}
+
+// split divides C among threads along M or N (whichever balances better),
+// returning threads+1 boundaries.
+func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
+	bounds := func(total, unit int) []int {
+		tiles := (total + unit - 1) / unit
+		b := make([]int, threads+1)
+		for t := 0; t <= threads; t++ {
+			b[t] = min(total, t*tiles/threads*unit)
+		}
+		b[threads] = total
+		return b
+	}
+	um, un := g.MR, g.NR
+	if src.alignM > 0 {
+		um = src.alignM
+	}
+	if src.alignN > 0 {
+		un = src.alignN
+	}
+	bm, bn := bounds(m, um), bounds(n, un)
+	cost := func(rows, cols int) float64 {
+		// Padded tile area: partial tiles cost nearly a full tile.
+		tm := float64((rows+g.MR-1)/g.MR*g.MR+rows) / 2
+		tn := float64((cols + g.NR - 1) / g.NR * g.NR)
+		return tm * tn
+	}
+	var worstM, worstN float64
+	for t := 0; t < threads; t++ {
+		worstM = max(worstM, cost(bm[t+1]-bm[t], n))
+		worstN = max(worstN, cost(m, bn[t+1]-bn[t]))
+	}
+	if worstM < worstN {
+		return true, bm
+	}
+	return false, bn
+}
+
+// runRect computes the rectangle [i0,i1)×[j0,j1) of C on the calling
+// goroutine with the five-loop blocked algorithm.
+func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	mr, nr := g.MR, g.NR
+	mcMax := min(blk.mc, (i1-i0+mr-1)/mr*mr)
+	ncMax := min(blk.nc, (j1-j0+nr-1)/nr*nr)
+	kcMax := min(blk.kc, k)
+	aLen := mcMax * kcMax
+	bLen := ncMax * kcMax
+	s := getScratch(aLen + bLen + 16 + mr*nr + 16)
+	defer scratchPool.Put(s)
+	bufA := aligned64(s.buf)[:aLen]
+	bufB := aligned64(s.buf[aLen+16:])[:bLen]
+	tile := aligned64(s.buf[aLen+bLen+32:])[:mr*nr]
+
+	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
+	clamp := false
+	switch ep.Act.Kind {
+	case ActRelu:
+		lo, clamp = 0, true
+	case ActClip:
+		lo, hi, clamp = ep.Act.Min, ep.Act.Max, true
+	}
+	var zero [64]float32
+	for jc := j0; jc < j1; jc += blk.nc {
+		nc := min(blk.nc, j1-jc)
+		for pc := 0; pc < k; pc += blk.kc {
+			kc := min(blk.kc, k-pc)
+			pb := src.packB(bufB, pc, kc, jc, nc)
+			flags := 0
+			if pc > 0 || acc {
+				flags |= flagAcc
+			}
+			last := pc+kc == k
+			if last {
+				if ep.RowBias != nil {
+					flags |= flagRowBias
+				}
+				if ep.ColBias != nil {
+					flags |= flagColBias
+				}
+				if clamp {
+					flags |= flagClamp
+				}
+			}
+			for ic := i0; ic < i1; ic += blk.mc {
+				mc := min(blk.mc, i1-ic)
+				pa := src.packA(bufA, ic, mc, pc, kc)
+				for jr := 0; jr < nc; jr += nr {
+					nrr := min(nr, nc-jr)
+					bp := &pb[jr*kc]
+					j := jc + jr
+					cb := &zero[0]
+					if flags&flagColBias != 0 {
+						cb = &ep.ColBias[j]
+					}
+					mask := uint64(1)<<uint(nrr) - 1
+					if nrr == 64 {
+						mask = ^uint64(0)
+					}
+					for ir := 0; ir < mc; ir += mr {
+						mrr := min(mr, mc-ir)
+						i := ic + ir
+						ap := &pa[ir*kc]
+						rb := &zero[0]
+						if flags&flagRowBias != 0 {
+							rb = &ep.RowBias[i]
+						}
+						if g.masked || (mrr == mr && nrr == nr) {
+							g.micro(kc, ap, bp, &c[i*ldc+j], ldc, mrr, mask, flags, rb, cb, lo, hi)
+							continue
+						}
+						// Edge tile of a full-tile kernel: compute into the
+						// scratch tile, then finish on the hot tile in Go.
+						g.micro(kc, ap, bp, &tile[0], nr, mr, ^uint64(0), 0, &zero[0], &zero[0], 0, 0)
+						for ii := 0; ii < mrr; ii++ {
+							crow := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nrr]
+							trow := tile[ii*nr : ii*nr+nrr]
+							for jj, v := range trow {
+								if flags&flagAcc != 0 {
+									v += crow[jj]
+								}
+								if flags&flagRowBias != 0 {
+									v += ep.RowBias[i+ii]
+								}
+								if flags&flagColBias != 0 {
+									v += ep.ColBias[j+jj]
+								}
+								if flags&flagClamp != 0 {
+									v = min(max(v, lo), hi)
+								}
+								crow[jj] = v
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// packA packs rows [i0,i0+mc) × columns [k0,k0+kc) of alpha·op(A) into
+// ceil(mc/mr) panels of kc×mr, zero padding the last panel.
+func packA(mr int, dst []float32, trans bool, alpha float32, a []float32, lda, i0, mc, k0, kc int) {
+	for p := 0; p < mc; p += mr {
+		rows := min(mr, mc-p)
+		panel := dst[p*kc : p*kc+kc*mr]
+		if trans {
+			for l := 0; l < kc; l++ {
+				src := a[(k0+l)*lda+i0+p:]
+				d := panel[l*mr : l*mr+mr]
+				for r := 0; r < rows; r++ {
+					d[r] = alpha * src[r]
+				}
+				clear(d[rows:])
+			}
+			continue
+		}
+		for r := 0; r < rows; r++ {
+			src := a[(i0+p+r)*lda+k0 : (i0+p+r)*lda+k0+kc]
+			if alpha == 1 {
+				for l, v := range src {
+					panel[l*mr+r] = v
+				}
+			} else {
+				for l, v := range src {
+					panel[l*mr+r] = alpha * v
+				}
+			}
+		}
+		if rows < mr {
+			for l := 0; l < kc; l++ {
+				clear(panel[l*mr+rows : l*mr+mr])
+			}
+		}
+	}
+}
+
+// packB packs rows [k0,k0+kc) × columns [j0,j0+nc) of op(B) into
+// ceil(nc/nr) panels of kc×nr, zero padding the last panel.
+func packB(nr int, dst []float32, trans bool, b []float32, ldb, k0, kc, j0, nc int) {
+	for q := 0; q < nc; q += nr {
+		cols := min(nr, nc-q)
+		panel := dst[q*kc : q*kc+kc*nr]
+		if trans {
+			for c := 0; c < cols; c++ {
+				src := b[(j0+q+c)*ldb+k0 : (j0+q+c)*ldb+k0+kc]
+				for l, v := range src {
+					panel[l*nr+c] = v
+				}
+			}
+			if cols < nr {
+				for l := 0; l < kc; l++ {
+					clear(panel[l*nr+cols : l*nr+nr])
+				}
+			}
+			continue
+		}
+		for l := 0; l < kc; l++ {
+			d := panel[l*nr : l*nr+nr]
+			copy(d[:cols], b[(k0+l)*ldb+j0+q:])
+			clear(d[cols:])
+		}
+	}
+}
+
+// checkGemmArgs validates a GEMM call's buffer lengths; exported entry
+// points that take user sizes call it.
+func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
+	need := func(name string, buf []float32, rows, cols, ld int) error {
+		if rows == 0 || cols == 0 {
+			return nil
+		}
+		if ld < cols {
+			return fmt.Errorf("kernels: leading dimension of %s is %d, want at least %d", name, ld, cols)
+		}
+		if len(buf) < (rows-1)*ld+cols {
+			return fmt.Errorf("kernels: %s has %d elements, want at least %d", name, len(buf), (rows-1)*ld+cols)
+		}
+		return nil
+	}
+	if m < 0 || n < 0 || k < 0 {
+		return fmt.Errorf("kernels: negative GEMM size %d×%d×%d", m, n, k)
+	}
+	ar, ac := m, k
+	if transA {
+		ar, ac = k, m
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	if err := need("A", a, ar, ac, lda); err != nil {
+		return err
+	}
+	if err := need("B", b, br, bc, ldb); err != nil {
+		return err
+	}
+	return need("C", c, m, n, ldc)
 }

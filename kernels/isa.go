@@ -105,3 +105,24 @@ func (c Config) Allows(req ISA) bool {
 
 // Generic is a Config that forces the pure-Go kernels.
 var Generic = Config{Disabled: AVX2 | AVX512 | NEON}
+
+var (
+	cacheOnce sync.Once
+	l1d, l2sz int
+)
+
+// cacheSizes returns the per-core L1 data and L2 cache sizes in bytes
+// from cpuid, with defaults (32 KiB, 512 KiB) when the CPU does not report
+// them (arm64, VMs).
+func cacheSizes() (l1, l2 int) {
+	cacheOnce.Do(func() {
+		l1d, l2sz = cpuid.CPU.Cache.L1D, cpuid.CPU.Cache.L2
+		if l1d <= 0 {
+			l1d = 32 << 10
+		}
+		if l2sz <= 0 {
+			l2sz = 512 << 10
+		}
+	})
+	return l1d, l2sz
+}

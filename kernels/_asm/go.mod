@@ -1,0 +1,3 @@
+module github.com/edgeml/edge/kernels/_asm
+
+go 1.26.0

@@ -1,0 +1,6 @@
+//go:build gc && !purego
+
+package kernels
+
+// archGemmKernels are the arm64 assembly GEMM kernels, best first.
+var archGemmKernels []*GemmKernel

@@ -1,0 +1,98 @@
+package kernels
+
+import "unsafe"
+
+// microRef is the reference definition of a micro-kernel with an MR×NR
+// tile (see microFn). Tests compare every assembly kernel with it.
+func microRef(MR, NR int, k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
+	as := unsafe.Slice(a, k*MR)
+	bs := unsafe.Slice(b, k*NR)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < NR; j++ {
+			if mask>>uint(j)&1 == 0 {
+				continue
+			}
+			var v float32
+			for l := 0; l < k; l++ {
+				v += as[l*MR+i] * bs[l*NR+j]
+			}
+			cp := (*float32)(unsafe.Add(unsafe.Pointer(c), (i*ldc+j)*4))
+			if flags&flagAcc != 0 {
+				v += *cp
+			}
+			if flags&flagRowBias != 0 {
+				v += *(*float32)(unsafe.Add(unsafe.Pointer(rowBias), i*4))
+			}
+			if flags&flagColBias != 0 {
+				v += *(*float32)(unsafe.Add(unsafe.Pointer(colBias), j*4))
+			}
+			if flags&flagClamp != 0 {
+				v = min(max(v, lo), hi)
+			}
+			*cp = v
+		}
+	}
+}
+
+// microGeneric4x4 is the portable micro-kernel: a 4×4 tile held in sixteen
+// scalar accumulators, with row and column tails (mask must select a
+// prefix of the columns).
+func microGeneric4x4(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
+	as := unsafe.Slice(a, k*4)
+	bs := unsafe.Slice(b, k*4)
+	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+	for l := 0; l < k; l++ {
+		av := as[l*4 : l*4+4 : l*4+4]
+		bv := bs[l*4 : l*4+4 : l*4+4]
+		a0, a1, a2, a3 := av[0], av[1], av[2], av[3]
+		b0, b1, b2, b3 := bv[0], bv[1], bv[2], bv[3]
+		c00 += a0 * b0
+		c01 += a0 * b1
+		c02 += a0 * b2
+		c03 += a0 * b3
+		c10 += a1 * b0
+		c11 += a1 * b1
+		c12 += a1 * b2
+		c13 += a1 * b3
+		c20 += a2 * b0
+		c21 += a2 * b1
+		c22 += a2 * b2
+		c23 += a2 * b3
+		c30 += a3 * b0
+		c31 += a3 * b1
+		c32 += a3 * b2
+		c33 += a3 * b3
+	}
+	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	nr := 0
+	for nr < 4 && mask>>uint(nr)&1 != 0 {
+		nr++
+	}
+	var rb, cb []float32
+	if flags&flagRowBias != 0 {
+		rb = unsafe.Slice(rowBias, mr)
+	}
+	if flags&flagColBias != 0 {
+		cb = unsafe.Slice(colBias, nr)
+	}
+	cs := unsafe.Slice(c, (mr-1)*ldc+nr)
+	for i := 0; i < mr; i++ {
+		row := cs[i*ldc : i*ldc+nr]
+		for j := range row {
+			v := acc[i][j]
+			if flags&flagAcc != 0 {
+				v += row[j]
+			}
+			if rb != nil {
+				v += rb[i]
+			}
+			if cb != nil {
+				v += cb[j]
+			}
+			if flags&flagClamp != 0 {
+				v = min(max(v, lo), hi)
+			}
+			row[j] = v
+		}
+	}
+}

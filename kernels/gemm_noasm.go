@@ -1,0 +1,6 @@
+//go:build !gc || purego || !(amd64 || arm64)
+
+package kernels
+
+// archGemmKernels is empty: this build has no assembly kernels.
+var archGemmKernels []*GemmKernel

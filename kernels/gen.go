@@ -1,0 +1,3 @@
+package kernels
+
+//go:generate sh -c "cd _asm && go run . -out .."
