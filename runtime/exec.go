@@ -1,0 +1,286 @@
+package runtime
+
+import (
+	"fmt"
+	goruntime "runtime"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/runtime/ir"
+	"github.com/edgeml/edge/runtime/ops"
+)
+
+// Session runs a Model. It owns its activation arena, its worker pool
+// and its scratch memory; one Session serves one inference at a time
+// (concurrent calls are serialized), while any number of Sessions of the
+// same Model run concurrently.
+type Session struct {
+	m    *Model
+	opts Options
+
+	mu     sync.Mutex
+	closed bool
+	pool   *kernels.Pool
+	ctx    *ops.Ctx
+	ws     []float32
+
+	f32  []float32
+	i64  []int64
+	i32  []int32
+	bl   []bool
+	bind *binding
+}
+
+// binding is a plan's buffers inside one session's arena.
+type binding struct {
+	p       *plan
+	tensors []*ir.Tensor
+	ins     [][]*ir.Tensor
+	outs    [][]*ir.Tensor
+}
+
+// NewSession creates a session with its own worker pool.
+func (m *Model) NewSession(opts Options) (*Session, error) {
+	threads := opts.Threads
+	if threads <= 0 {
+		threads = goruntime.NumCPU()
+	}
+	s := &Session{m: m, opts: opts, pool: kernels.NewPool(threads)}
+	s.ctx = &ops.Ctx{Pool: s.pool, Scratch: s.scratch}
+	return s, nil
+}
+
+// Close stops the session's workers and releases its memory. Run after
+// Close returns ErrClosed.
+func (s *Session) Close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return
+	}
+	s.closed = true
+	s.pool.Close()
+	s.f32, s.i64, s.i32, s.bl, s.ws, s.bind = nil, nil, nil, nil, nil, nil
+}
+
+// Threads is the number of goroutines one inference uses.
+func (s *Session) Threads() int { return s.pool.Threads() }
+
+func (s *Session) scratch(n int) []float32 {
+	if cap(s.ws) < n {
+		s.ws = make([]float32, n)
+	}
+	return s.ws[:n]
+}
+
+// RunIR runs the model on IR tensors. want names the values to return —
+// graph outputs, inputs or any intermediate value of the optimized graph
+// (Model.Graph()); with no names, the graph outputs are returned. Input
+// tensors are only read; returned tensors belong to the caller.
+func (s *Session) RunIR(in map[string]*ir.Tensor, want ...string) (map[string]*ir.Tensor, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closed {
+		return nil, ErrClosed
+	}
+	req, feeds, err := s.m.request(in, want, s.opts.Kernels)
+	if err != nil {
+		return nil, err
+	}
+	p, err := s.m.planFor(req, ErrInput)
+	if err != nil {
+		return nil, err
+	}
+	return s.execute(p, feeds)
+}
+
+// request validates the inputs and builds the plan request.
+func (m *Model) request(in map[string]*ir.Tensor, want []string, cfg kernels.Config) (*planRequest, []*ir.Tensor, error) {
+	g := m.g
+	req := &planRequest{shapes: make([]ir.Shape, len(g.Inputs)), consts: make([]*ir.Tensor, len(g.Inputs)), want: want, cfg: cfg}
+	feeds := make([]*ir.Tensor, len(g.Inputs))
+	for i, vi := range g.Inputs {
+		t, ok := in[vi.Name]
+		if !ok || t == nil {
+			return nil, nil, tagged(fmt.Sprintf("runtime: missing input %q (%v %s); the model's inputs are %s", vi.Name, vi.DType, shapeText(vi), inputList(g)), ErrInput)
+		}
+		if err := checkInput(vi, t); err != nil {
+			return nil, nil, err
+		}
+		req.shapes[i] = t.Shape
+		feeds[i] = t
+		if t.DType == ir.Int64 || t.DType == ir.Int32 {
+			req.consts[i] = t
+		}
+	}
+	if len(in) > len(g.Inputs) {
+		known := map[string]bool{}
+		for _, vi := range g.Inputs {
+			known[vi.Name] = true
+		}
+		var extra []string
+		for name := range in {
+			if !known[name] {
+				extra = append(extra, name)
+			}
+		}
+		sort.Strings(extra)
+		return nil, nil, tagged(fmt.Sprintf("runtime: unknown input %q; the model's inputs are %s", extra[0], inputList(g)), ErrInput)
+	}
+	return req, feeds, nil
+}
+
+func inputList(g *ir.Graph) string {
+	parts := make([]string, len(g.Inputs))
+	for i, vi := range g.Inputs {
+		parts[i] = fmt.Sprintf("%q %v %s", vi.Name, vi.DType, shapeText(vi))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// shapeText formats a declared shape with dynamic dimensions by name.
+func shapeText(vi ir.ValueInfo) string {
+	if vi.Shape == nil {
+		return "[any shape]"
+	}
+	parts := make([]string, len(vi.Shape))
+	for i, d := range vi.Shape {
+		switch {
+		case d >= 0:
+			parts[i] = fmt.Sprint(d)
+		case i < len(vi.DimNames) && vi.DimNames[i] != "":
+			parts[i] = vi.DimNames[i]
+		default:
+			parts[i] = "?"
+		}
+	}
+	return "[" + strings.Join(parts, "×") + "]"
+}
+
+// checkInput validates one input tensor against its declaration.
+func checkInput(vi ir.ValueInfo, t *ir.Tensor) error {
+	if !t.DType.Supported() {
+		return tagged(fmt.Sprintf("runtime: input %q has element type %v; edge accepts float32, int64, int32 and bool", vi.Name, t.DType), ErrInput)
+	}
+	if vi.DType != ir.Undefined && t.DType != vi.DType {
+		return tagged(fmt.Sprintf("runtime: input %q has element type %v, the model expects %v %s", vi.Name, t.DType, vi.DType, shapeText(vi)), ErrInput)
+	}
+	for _, d := range t.Shape {
+		if d < 0 {
+			return tagged(fmt.Sprintf("runtime: input %q has negative dimension in shape %v", vi.Name, t.Shape), ErrInput)
+		}
+	}
+	if t.Len() != t.Shape.Size() {
+		return tagged(fmt.Sprintf("runtime: input %q holds %d %v elements but its shape %v needs %d", vi.Name, t.Len(), t.DType, t.Shape, t.Shape.Size()), ErrInput)
+	}
+	if vi.Shape == nil {
+		return nil
+	}
+	ok := len(vi.Shape) == len(t.Shape)
+	for i := 0; ok && i < len(vi.Shape); i++ {
+		if vi.Shape[i] >= 0 && vi.Shape[i] != t.Shape[i] {
+			ok = false
+		}
+	}
+	if !ok {
+		return tagged(fmt.Sprintf("runtime: input %q has shape %v, the model expects %s", vi.Name, t.Shape, shapeText(vi)), ErrInput)
+	}
+	return nil
+}
+
+// bindPlan lays the plan's buffers over the session arena.
+func (s *Session) bindPlan(p *plan) *binding {
+	if s.bind != nil && s.bind.p == p {
+		return s.bind
+	}
+	if len(s.f32) < p.arenaLen[0] {
+		s.f32 = make([]float32, p.arenaLen[0])
+	}
+	if len(s.i64) < p.arenaLen[1] {
+		s.i64 = make([]int64, p.arenaLen[1])
+	}
+	if len(s.i32) < p.arenaLen[2] {
+		s.i32 = make([]int32, p.arenaLen[2])
+	}
+	if len(s.bl) < p.arenaLen[3] {
+		s.bl = make([]bool, p.arenaLen[3])
+	}
+	b := &binding{p: p, tensors: make([]*ir.Tensor, len(p.vals)), ins: make([][]*ir.Tensor, len(p.steps)), outs: make([][]*ir.Tensor, len(p.steps))}
+	for id := range p.vals {
+		v := &p.vals[id]
+		switch {
+		case v.konst != nil && v.def < 0:
+			b.tensors[id] = v.konst
+		case v.def >= 0 && v.root == id:
+			t := &ir.Tensor{DType: v.dtype, Shape: v.shape}
+			n := v.shape.Size()
+			switch v.dtype {
+			case ir.Float32:
+				t.F32 = s.f32[v.offset : v.offset+n : v.offset+n]
+			case ir.Int64:
+				t.I64 = s.i64[v.offset : v.offset+n : v.offset+n]
+			case ir.Int32:
+				t.I32 = s.i32[v.offset : v.offset+n : v.offset+n]
+			case ir.Bool:
+				t.Bool = s.bl[v.offset : v.offset+n : v.offset+n]
+			}
+			b.tensors[id] = t
+		}
+	}
+	for i := range p.steps {
+		b.ins[i] = make([]*ir.Tensor, len(p.steps[i].in))
+		b.outs[i] = make([]*ir.Tensor, len(p.steps[i].out))
+	}
+	s.bind = b
+	return b
+}
+
+// execute runs a plan with the given graph inputs.
+func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, error) {
+	b := s.bindPlan(p)
+	t := b.tensors
+	for i, id := range p.inputs {
+		if p.vals[id].konst == nil {
+			t[id] = feeds[i]
+		}
+	}
+	result := make(map[string]*ir.Tensor, len(p.want))
+	for _, id := range p.preSnap {
+		result[p.vals[id].name] = t[id].Clone()
+	}
+	for si := range p.steps {
+		st := &p.steps[si]
+		if st.view {
+			src := t[st.in[0]]
+			v := &p.vals[st.out[0]]
+			view := *src
+			view.Shape = v.shape
+			t[st.out[0]] = &view
+		} else {
+			ins, outs := b.ins[si], b.outs[si]
+			for k, id := range st.in {
+				if id >= 0 {
+					ins[k] = t[id]
+				} else {
+					ins[k] = nil
+				}
+			}
+			for k, id := range st.out {
+				if id >= 0 {
+					outs[k] = t[id]
+				} else {
+					outs[k] = nil
+				}
+			}
+			if err := st.op.Run(s.ctx, ins, outs); err != nil {
+				return nil, tagged(fmt.Sprintf("runtime: node %q (%s): %v", st.node.Name, st.node.OpType, err), err)
+			}
+		}
+		for _, id := range st.snap {
+			result[p.vals[id].name] = t[id].Clone()
+		}
+	}
+	return result, nil
+}
