@@ -313,7 +313,7 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 			s.kernel = k.KernelName()
 		}
 		for _, id := range inIDs {
-			if id >= 0 && p.vals[id].konst != nil && p.vals[id].def < 0 && p.vals[id].dtype == ir.Float32 {
+			if id >= 0 && isParam(&p.vals[id]) {
 				s.params += int64(p.vals[id].konst.Len())
 			}
 		}
@@ -360,9 +360,16 @@ func (p *plan) summarize() {
 			seen[id] = true
 			k := p.vals[id].konst
 			p.weights += k.Bytes()
-			if k.DType == ir.Float32 {
+			if isParam(&p.vals[id]) {
 				p.params += int64(k.Len())
 			}
 		}
 	}
+}
+
+// isParam reports whether a value counts as model parameters: a constant
+// float32 tensor of rank ≥ 1 (weights, biases, scales). Scalars such as a
+// Pad value or Clip bounds are operator arguments, not parameters.
+func isParam(v *value) bool {
+	return v.konst != nil && v.def < 0 && v.dtype == ir.Float32 && len(v.shape) > 0
 }
