@@ -1,0 +1,104 @@
+package ops
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+
+	"github.com/edgeml/edge/runtime/ir"
+)
+
+func TestBatchNormalization(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	cases := []struct {
+		opset   int
+		x       ir.Shape
+		spatial int64 // -1: attribute absent
+		eps     float32
+	}{
+		{15, ir.Shape{2, 3, 4, 5}, -1, 0},
+		{15, ir.Shape{3, 5}, -1, 1e-3},
+		{14, ir.Shape{1, 4, 3, 2, 5}, -1, 1e-2},
+		{9, ir.Shape{2, 7, 9}, -1, 1e-5},
+		{7, ir.Shape{2, 3, 4, 5}, 1, 1e-5},
+		{7, ir.Shape{2, 3, 4, 5}, 0, 1e-4},
+		{7, ir.Shape{3, 6}, 0, 1e-4},
+		{15, ir.Shape{0, 3, 2, 2}, -1, 0},
+	}
+	for _, tc := range cases {
+		for _, konst := range []bool{true, false} {
+			t.Run(fmt.Sprintf("opset%d/%v/spatial=%d/eps=%v/const=%v", tc.opset, tc.x, tc.spatial, tc.eps, konst), func(t *testing.T) {
+				attrs := map[string]*ir.Attr{}
+				eps := 1e-5
+				if tc.eps != 0 {
+					attrs["epsilon"] = aFloat(tc.eps)
+					eps = float64(tc.eps)
+				}
+				if tc.spatial >= 0 {
+					attrs["spatial"] = aInt(tc.spatial)
+				}
+				ps := ir.Shape{tc.x[1]}
+				if tc.spatial == 0 {
+					ps = tc.x[1:].Clone()
+				}
+				x := h3Rand(rng, ir.Float32, tc.x)
+				scale, bias, mean := h3Rand(rng, ir.Float32, ps), h3Rand(rng, ir.Float32, ps), h3Rand(rng, ir.Float32, ps)
+				variance := h3Rand(rng, ir.Float32, ps)
+				for i, v := range variance.F32 {
+					variance.F32[i] = float32(math.Abs(float64(v)))
+				}
+				in := []*ir.Tensor{x, scale, bias, mean, variance}
+				outs, _, err := h2Exec(h3MakeNode("BatchNormalization", 5, 1, attrs), tc.opset, in, []bool{false, konst, konst, konst, konst}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				inner := tc.x[1:].Size() / ps.Size()
+				want := make([]float64, tc.x.Size())
+				for i := range want {
+					p := (i / inner) % ps.Size()
+					want[i] = (float64(x.F32[i])-float64(mean.F32[p]))/math.Sqrt(float64(variance.F32[p])+eps)*float64(scale.F32[p]) + float64(bias.F32[p])
+				}
+				h2Check(t, outs[0], tc.x, want, 1e-5, 1e-5)
+			})
+		}
+	}
+}
+
+func TestBatchNormalizationErrors(t *testing.T) {
+	f32 := func(s ...int) *ir.Tensor { return ir.NewTensor(ir.Float32, ir.Shape(s)) }
+	x := f32(2, 3, 4)
+	p := f32(3)
+	cases := []struct {
+		name  string
+		opset int
+		attrs map[string]*ir.Attr
+		in    []*ir.Tensor
+		nout  int
+		want  string
+		unsup bool
+	}{
+		{"training_mode", 15, map[string]*ir.Attr{"training_mode": aInt(1)}, []*ir.Tensor{x, p, p, p, p}, 1, "training_mode", true},
+		{"training outputs", 15, nil, []*ir.Tensor{x, p, p, p, p}, 3, "training statistics", true},
+		{"scale shape", 15, nil, []*ir.Tensor{x, f32(4), p, p, p}, 1, "scale has shape", false},
+		{"var shape", 9, nil, []*ir.Tensor{x, p, p, p, f32(3, 1)}, 1, "var has shape", false},
+		{"spatial=0 shape", 7, map[string]*ir.Attr{"spatial": aInt(0)}, []*ir.Tensor{x, p, p, p, p}, 1, "want [3×4]", false},
+		{"spatial 2", 7, map[string]*ir.Attr{"spatial": aInt(2)}, []*ir.Tensor{x, p, p, p, p}, 1, "spatial", false},
+		{"missing input", 15, nil, []*ir.Tensor{x, p, p, p}, 1, "missing", false},
+		{"rank 1", 15, nil, []*ir.Tensor{f32(3), p, p, p, p}, 1, "N×C", false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, _, err := h2Exec(h3MakeNode("BatchNormalization", len(tc.in), tc.nout, tc.attrs), tc.opset, tc.in, nil, nil)
+			h3MustErr(t, err, tc.name)
+			if !strings.Contains(err.Error(), "(BatchNormalization)") || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("error %q lacks the op or %q", err, tc.want)
+			}
+			if errors.Is(err, ErrUnsupported) != tc.unsup {
+				t.Errorf("errors.Is(ErrUnsupported) = %v, want %v", !tc.unsup, tc.unsup)
+			}
+		})
+	}
+}
