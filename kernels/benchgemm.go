@@ -25,7 +25,7 @@ func BenchGemm(cfg Config, pool *Pool, m, n, k, iters int, minTime time.Duration
 		return GemmBenchResult{}, fmt.Errorf("kernels: GEMM bench sizes must be positive, got %d,%d,%d", m, n, k)
 	}
 	iters = max(iters, 1)
-	g := SelectGemm(cfg)
+	g := SelectGemmFor(cfg, m, n, k)
 	a := make([]float32, m*k)
 	b := make([]float32, k*n)
 	c := make([]float32, m*n)

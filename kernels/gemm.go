@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"os"
 	"sync"
 	"unsafe"
 )
@@ -38,7 +39,11 @@ type GemmKernel struct {
 	Requires ISA
 
 	micro  microFn
-	masked bool // micro handles mr < MR and partial column masks itself
+	masked bool    // micro handles mr < MR and partial column masks itself
+	eff    float64 // relative speed of full tiles within its ISA tier
+	// packA, when set, packs A (not transposed) faster than the generic
+	// packA; same contract.
+	packA func(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int)
 }
 
 // gemmKernels is the descriptor table, best first, generic last.
@@ -48,12 +53,48 @@ var genericGemm = &GemmKernel{Name: "f32-gemm-4x4-generic", MR: 4, NR: 4, micro:
 
 // SelectGemm returns the first kernel of the table that cfg allows.
 func SelectGemm(cfg Config) *GemmKernel {
+	if v := os.Getenv("EDGE_GEMM_KERNEL"); v != "" {
+		for _, k := range gemmKernels {
+			if k.Name == v {
+				return k
+			}
+		}
+	}
 	for _, k := range gemmKernels {
 		if cfg.Allows(k.Requires) {
 			return k
 		}
 	}
 	return gemmKernels[len(gemmKernels)-1]
+}
+
+// SelectGemmFor returns the kernel cfg allows that is fastest for an
+// m×n×k product: among the kernels of the best allowed ISA tier, the one
+// with the least padded work (partial tiles cost nearly a full tile).
+func SelectGemmFor(cfg Config, m, n, k int) *GemmKernel {
+	best := SelectGemm(cfg)
+	bestCost := best.tileCost(m, n)
+	for _, g := range gemmKernels {
+		if g.Requires != best.Requires || !cfg.Allows(g.Requires) {
+			continue
+		}
+		if c := g.tileCost(m, n); c < bestCost {
+			best, bestCost = g, c
+		}
+	}
+	return best
+}
+
+// tileCost estimates the time of an m×n product per unit of K: padded
+// tile area over the kernel's relative speed.
+func (g *GemmKernel) tileCost(m, n int) float64 {
+	rows := float64((m+g.MR-1)/g.MR*g.MR+m) / 2
+	cols := float64((n + g.NR - 1) / g.NR * g.NR)
+	eff := g.eff
+	if eff == 0 {
+		eff = 1
+	}
+	return rows * cols / eff
 }
 
 // GemmKernels lists every GEMM kernel compiled into this build, best
@@ -96,7 +137,11 @@ func (g *GemmKernel) SgemmEpilogue(p *Pool, transA, transB bool, m, n, k int, al
 	blk := g.blocking()
 	src := gemmSrc{
 		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
-			packA(g.MR, dst, transA, alpha, a, lda, i0, mc, k0, kc)
+			if g.packA != nil && !transA && lda < 1<<31/16 {
+				g.packA(g.MR, dst, alpha, a, lda, i0, mc, k0, kc)
+			} else {
+				packA(g.MR, dst, transA, alpha, a, lda, i0, mc, k0, kc)
+			}
 			return dst
 		},
 		packB: func(dst []float32, k0, kc, j0, nc int) []float32 {
@@ -143,6 +188,9 @@ func (g *GemmKernel) blocking() blocking {
 	mc = max(g.MR, min(1024, mc/g.MR*g.MR))
 	nc := (l2 * 9 / 16) / (kc * 4)
 	nc = max(g.NR, min(8192, nc/g.NR*g.NR))
+	if v := os.Getenv("EDGE_GEMM_BLOCK"); v != "" {
+		fmt.Sscanf(v, "%d,%d,%d", &mc, &kc, &nc)
+	}
 	return blocking{mc: mc, kc: kc, nc: nc}
 }
 
@@ -156,6 +204,8 @@ type gemmSrc struct {
 	// alignM, alignN: thread split boundaries must be multiples of these
 	// (prepacked operands); 0 means any.
 	alignM, alignN int
+	// prepackedA, prepackedB: the operand costs nothing to pack.
+	prepackedA, prepackedB bool
 }
 
 // gemmScratch is one worker's packing memory.
@@ -230,10 +280,16 @@ func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
 	}
 	bm, bn := bounds(m, um), bounds(n, un)
 	cost := func(rows, cols int) float64 {
-		// Padded tile area: partial tiles cost nearly a full tile.
-		tm := float64((rows+g.MR-1)/g.MR*g.MR+rows) / 2
-		tn := float64((cols + g.NR - 1) / g.NR * g.NR)
-		return tm * tn
+		// Tile work (16 lanes × 2 FMA per cycle) plus packing: each thread
+		// packs its own rows of A and columns of B.
+		c := g.tileCost(rows, cols) / 32
+		if !src.prepackedA {
+			c += float64(rows)
+		}
+		if !src.prepackedB {
+			c += float64(cols) / 4
+		}
+		return c
 	}
 	var worstM, worstN float64
 	for t := 0; t < threads; t++ {
@@ -270,6 +326,7 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 		lo, hi, clamp = ep.Act.Min, ep.Act.Max, true
 	}
 	var zero [64]float32
+	aOuter := os.Getenv("EDGE_GEMM_ORDER") == "a"
 	for jc := j0; jc < j1; jc += blk.nc {
 		nc := min(blk.nc, j1-jc)
 		for pc := 0; pc < k; pc += blk.kc {
@@ -294,7 +351,7 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 			for ic := i0; ic < i1; ic += blk.mc {
 				mc := min(blk.mc, i1-ic)
 				pa := src.packA(bufA, ic, mc, pc, kc)
-				for jr := 0; jr < nc; jr += nr {
+				tileFn := func(ir, jr int) {
 					nrr := min(nr, nc-jr)
 					bp := &pb[jr*kc]
 					j := jc + jr
@@ -306,39 +363,50 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 					if nrr == 64 {
 						mask = ^uint64(0)
 					}
-					for ir := 0; ir < mc; ir += mr {
-						mrr := min(mr, mc-ir)
-						i := ic + ir
-						ap := &pa[ir*kc]
-						rb := &zero[0]
-						if flags&flagRowBias != 0 {
-							rb = &ep.RowBias[i]
-						}
-						if g.masked || (mrr == mr && nrr == nr) {
-							g.micro(kc, ap, bp, &c[i*ldc+j], ldc, mrr, mask, flags, rb, cb, lo, hi)
-							continue
-						}
-						// Edge tile of a full-tile kernel: compute into the
-						// scratch tile, then finish on the hot tile in Go.
-						g.micro(kc, ap, bp, &tile[0], nr, mr, ^uint64(0), 0, &zero[0], &zero[0], 0, 0)
-						for ii := 0; ii < mrr; ii++ {
-							crow := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nrr]
-							trow := tile[ii*nr : ii*nr+nrr]
-							for jj, v := range trow {
-								if flags&flagAcc != 0 {
-									v += crow[jj]
-								}
-								if flags&flagRowBias != 0 {
-									v += ep.RowBias[i+ii]
-								}
-								if flags&flagColBias != 0 {
-									v += ep.ColBias[j+jj]
-								}
-								if flags&flagClamp != 0 {
-									v = min(max(v, lo), hi)
-								}
-								crow[jj] = v
+					mrr := min(mr, mc-ir)
+					i := ic + ir
+					ap := &pa[ir*kc]
+					rb := &zero[0]
+					if flags&flagRowBias != 0 {
+						rb = &ep.RowBias[i]
+					}
+					if g.masked || (mrr == mr && nrr == nr) {
+						g.micro(kc, ap, bp, &c[i*ldc+j], ldc, mrr, mask, flags, rb, cb, lo, hi)
+						return
+					}
+					// Edge tile of a full-tile kernel: compute into the
+					// scratch tile, then finish on the hot tile in Go.
+					g.micro(kc, ap, bp, &tile[0], nr, mr, ^uint64(0), 0, &zero[0], &zero[0], 0, 0)
+					for ii := 0; ii < mrr; ii++ {
+						crow := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nrr]
+						trow := tile[ii*nr : ii*nr+nrr]
+						for jj, v := range trow {
+							if flags&flagAcc != 0 {
+								v += crow[jj]
 							}
+							if flags&flagRowBias != 0 {
+								v += ep.RowBias[i+ii]
+							}
+							if flags&flagColBias != 0 {
+								v += ep.ColBias[j+jj]
+							}
+							if flags&flagClamp != 0 {
+								v = min(max(v, lo), hi)
+							}
+							crow[jj] = v
+						}
+					}
+				}
+				if aOuter {
+					for ir := 0; ir < mc; ir += mr {
+						for jr := 0; jr < nc; jr += nr {
+							tileFn(ir, jr)
+						}
+					}
+				} else {
+					for jr := 0; jr < nc; jr += nr {
+						for ir := 0; ir < mc; ir += mr {
+							tileFn(ir, jr)
 						}
 					}
 				}

@@ -4,9 +4,9 @@ package kernels
 
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true},
-	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true},
-	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2},
+	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packA: packAAVX512},
+	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.97, packA: packAAVX512},
+	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
 
 // gemmF32x14x32AVX512 is the f32-gemm-14x32-avx512 micro-kernel (see
@@ -27,3 +27,24 @@ func gemmF32x6x64AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flags
 //
 //go:noescape
 func gemmF32x6x16AVX2(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+// packAGatherAVX512 packs one A panel with AVX-512 gathers: for l < kc,
+// dst[l·mr+r] = alpha·src[idx[r]+l] for the rows r in gmask and 0 for the
+// other lanes in smask. Its generic twin is the row loop of packA.
+//
+//go:noescape
+func packAGatherAVX512(dst, src *float32, idx *int32, kc, mr int, gmask, smask uint64, alpha float32)
+
+// packAAVX512 packs A (not transposed) for an AVX-512 kernel with MR ≤ 16.
+func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int) {
+	var idx [16]int32
+	for r := range idx {
+		idx[r] = int32(r * lda)
+	}
+	smask := uint64(1)<<uint(mr) - 1
+	for p := 0; p < mc; p += mr {
+		rows := min(mr, mc-p)
+		_ = a[(i0+p+rows-1)*lda+k0+kc-1] // bounds: the last element read
+		packAGatherAVX512(&dst[p*kc], &a[(i0+p)*lda+k0], &idx[0], kc, mr, uint64(1)<<uint(rows)-1, smask, alpha)
+	}
+}

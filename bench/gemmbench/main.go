@@ -30,7 +30,7 @@ func main() {
 	}
 	pool := kernels.NewPool(*threads)
 	defer pool.Close()
-	r, err := kernels.BenchGemm(kernels.Config{Disabled: dis}, pool, *m, *n, *k, *iters, 200*time.Millisecond)
+	r, err := kernels.BenchGemm(kernels.Config{Disabled: dis}, pool, *m, *n, *k, *iters, 50*time.Millisecond)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gemmbench:", err)
 		os.Exit(2)

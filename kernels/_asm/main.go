@@ -91,6 +91,16 @@ func genX86(g *gen, x x86) {
 	}
 	for _, r := range rows {
 		g.f("rows%d:", r)
+		// Prefetch the C tile; it is needed only after the K loop.
+		g.f("\tMOVQ DI, R9")
+		for i := 0; i < r; i++ {
+			for off := 0; off < x.nv*x.w*4; off += 64 {
+				g.f("\tPREFETCHT0 %d(R9)", off)
+			}
+			if i+1 < r {
+				g.f("\tADDQ R11, R9")
+			}
+		}
 		// zero accumulators
 		for i := 0; i < r; i++ {
 			for v := 0; v < x.nv; v++ {
@@ -223,6 +233,42 @@ func genEpilogue(g *gen, x x86, r int) {
 	})
 }
 
+// genPackGather writes the AVX-512 A packer: for l < kc it gathers the
+// elements src[idx[r] + l] (r with bit r of gmask set, others zero), scales
+// them by alpha and stores the MR lanes selected by smask at dst[l·mr].
+func genPackGather(g *gen) {
+	g.f("// func packAGatherAVX512(dst, src *float32, idx *int32, kc, mr int, gmask, smask uint64, alpha float32)")
+	g.f("TEXT ·packAGatherAVX512(SB), NOSPLIT, $0-60")
+	g.f("\tMOVQ dst+0(FP), DI")
+	g.f("\tMOVQ src+8(FP), SI")
+	g.f("\tMOVQ idx+16(FP), AX")
+	g.f("\tMOVQ kc+24(FP), CX")
+	g.f("\tMOVQ mr+32(FP), R9")
+	g.f("\tSHLQ $2, R9")
+	g.f("\tMOVQ gmask+40(FP), R8")
+	g.f("\tKMOVW R8, K1")
+	g.f("\tMOVQ smask+48(FP), R8")
+	g.f("\tKMOVW R8, K3")
+	g.f("\tVMOVDQU32 (AX), Z1")
+	g.f("\tVBROADCASTSS alpha+56(FP), Z2")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ done")
+	g.f("loop:")
+	g.f("\tKMOVW K1, K2")
+	g.f("\tVXORPS Z0, Z0, Z0")
+	g.f("\tVGATHERDPS (SI)(Z1*4), K2, Z0")
+	g.f("\tVMULPS Z2, Z0, Z0")
+	g.f("\tVMOVUPS Z0, K3, (DI)")
+	g.f("\tADDQ $4, SI")
+	g.f("\tADDQ R9, DI")
+	g.f("\tDECQ CX")
+	g.f("\tJNE loop")
+	g.f("done:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -231,6 +277,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
+	genPackGather(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 }
 
