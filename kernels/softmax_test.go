@@ -60,3 +60,25 @@ func TestSoftmaxKernels(t *testing.T) {
 		t.Fatal("SelectSoftmax(Generic) is not the generic kernel")
 	}
 }
+
+func BenchmarkSoftmax(b *testing.B) {
+	for _, k := range softmaxKernels {
+		if !(Config{}).Allows(k.Requires) {
+			continue
+		}
+		for _, s := range [][3]int{{1, 1000, 1}, {64, 10, 1}, {1, 21, 4096}} {
+			b.Run(k.Name+"/"+itoa(s[0])+"x"+itoa(s[1])+"x"+itoa(s[2]), func(b *testing.B) {
+				n := s[0] * s[1] * s[2]
+				src := make([]float32, n)
+				for i := range src {
+					src[i] = float32(i%13) * 0.25
+				}
+				dst := make([]float32, n)
+				b.SetBytes(int64(8 * n))
+				for b.Loop() {
+					k.Run(nil, dst, src, s[0], s[1], s[2])
+				}
+			})
+		}
+	}
+}

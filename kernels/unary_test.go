@@ -44,8 +44,10 @@ func TestUnaryKernels(t *testing.T) {
 				for i := range src {
 					src[i] = float32(rng.NormFloat64() * 20)
 				}
-				if n > 3 {
+				if n > 7 {
 					src[0], src[1] = 100, -100 // saturating tails
+					src[2], src[3] = 0.0039, -1e-7 // tanh series range
+					src[4], src[5] = 10.5, -9.9
 				}
 				orig := append([]float32(nil), src...)
 				// Guard band of NaN after the destination.
@@ -92,4 +94,39 @@ func TestSelectUnary(t *testing.T) {
 	if SelectUnary(Config{}, UnaryKind(200)) != nil {
 		t.Fatal("SelectUnary accepted an unknown kind")
 	}
+}
+
+func BenchmarkUnary(b *testing.B) {
+	for _, k := range unaryKernels {
+		if !(Config{}).Allows(k.Requires) {
+			continue
+		}
+		for _, n := range []int{4096, 802816} { // 802816 = 64×112×112, a ResNet stem output
+			b.Run(k.Name+"/"+itoa(n), func(b *testing.B) {
+				src := make([]float32, n)
+				for i := range src {
+					src[i] = float32(i%17) - 8
+				}
+				dst := make([]float32, n)
+				b.SetBytes(int64(8 * n))
+				for b.Loop() {
+					k.Run(nil, dst, src, UnaryParams{Alpha: 0.1, Min: 0, Max: 6})
+				}
+			})
+		}
+	}
+}
+
+func itoa(n int) string {
+	if n == 0 {
+		return "0"
+	}
+	var buf [20]byte
+	i := len(buf)
+	for n > 0 {
+		i--
+		buf[i] = byte('0' + n%10)
+		n /= 10
+	}
+	return string(buf[i:])
 }

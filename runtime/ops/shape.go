@@ -152,7 +152,7 @@ func newSqueeze(n *ir.Node, opset int) (Op, error) {
 			return nil, err
 		}
 		drop := make([]bool, len(src))
-		if !given {
+		if !given || len(axes) == 0 { // an empty axes input squeezes all 1s too
 			for i, d := range src {
 				drop[i] = d == 1
 			}

@@ -85,6 +85,7 @@ func TestViewOps(t *testing.T) {
 		{"Squeeze", 13, nil, h3I64(0, 2), ir.Shape{1, 3, 1, 5}, ir.Shape{3, 5}},
 		{"Squeeze", 13, nil, h3I64(4), ir.Shape{1, 3, 1, 5}, nil},
 		{"Squeeze", 13, nil, nil, ir.Shape{1, 1}, ir.Shape{}},
+		{"Squeeze", 13, nil, h3I64(), ir.Shape{1, 4, 1}, ir.Shape{4}},
 		{"Unsqueeze", 11, map[string]*ir.Attr{"axes": aInts(0, 3)}, nil, ir.Shape{3, 5}, ir.Shape{1, 3, 5, 1}},
 		{"Unsqueeze", 11, map[string]*ir.Attr{"axes": aInts(-1)}, nil, ir.Shape{3, 5}, ir.Shape{3, 5, 1}},
 		{"Unsqueeze", 13, nil, h3I64(3, 1), ir.Shape{3, 5}, ir.Shape{3, 1, 5, 1}},
