@@ -45,7 +45,7 @@ func TestUnaryKernels(t *testing.T) {
 					src[i] = float32(rng.NormFloat64() * 20)
 				}
 				if n > 7 {
-					src[0], src[1] = 100, -100 // saturating tails
+					src[0], src[1] = 100, -100     // saturating tails
 					src[2], src[3] = 0.0039, -1e-7 // tanh series range
 					src[4], src[5] = 10.5, -9.9
 				}
