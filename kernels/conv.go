@@ -49,18 +49,38 @@ func (p ConvParams) Validate() error {
 	return nil
 }
 
-// Conv2D is a planned convolution: weights packed and kernel chosen at
-// creation; Run is safe for concurrent use with distinct buffers.
+// convAlgo is the algorithm a Conv2D chose at creation.
+type convAlgo uint8
+
+const (
+	convPointwise convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
+	convIGEMM                     // implicit GEMM: B panels packed from the image
+	convDepthwise                 // direct depthwise kernel
+)
+
+// Conv2D is a planned convolution: algorithm and kernel chosen and
+// weights packed at creation; Run is safe for concurrent use with
+// distinct buffers.
 type Conv2D struct {
-	p      ConvParams
-	weight []float32 // OutC × InC/Group × KH × KW
-	bias   []float32 // OutC or nil
-	gemm   *GemmKernel
-	name   string
+	p    ConvParams
+	algo convAlgo
+	name string
+	bias []float32 // OutC or nil
+
+	// GEMM paths: per group, C (OutC/Group × OutH·OutW) = W · B.
+	gemm    *GemmKernel
+	blk     blocking
+	packedW []float32 // per group, prepacked A panels (see prepackA)
+	wStride int       // elements of packedW per group
+
+	// Depthwise path.
+	dw     *dwKernel
+	weight []float32 // OutC × KH × KW
 }
 
-// NewConv2D validates p and prepares the convolution. weight and bias
-// are copied; bias may be nil.
+// NewConv2D validates p and prepares the convolution: it chooses the
+// algorithm and kernel for this layer and packs the weights. weight and
+// bias are copied; bias may be nil.
 func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error) {
 	if err := p.Validate(); err != nil {
 		return nil, err
@@ -71,75 +91,183 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if bias != nil && len(bias) != p.OutC {
 		return nil, fmt.Errorf("kernels: conv bias has %d elements, want %d", len(bias), p.OutC)
 	}
-	c := &Conv2D{p: p, weight: append([]float32(nil), weight...), gemm: SelectGemm(cfg)}
+	c := &Conv2D{p: p}
 	if bias != nil {
 		c.bias = append([]float32(nil), bias...)
 	}
-	c.name = "f32-conv-im2col+" + c.gemm.Name
+	if p.Group == p.InC && p.Group == p.OutC {
+		c.algo = convDepthwise
+		c.dw = selectDW(cfg, p)
+		c.weight = append([]float32(nil), weight...)
+		c.name = c.dw.name
+		return c, nil
+	}
+	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
+	c.gemm = SelectGemmFor(cfg, m, n, k)
+	c.blk = c.gemm.blocking()
+	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
+		c.algo = convPointwise
+		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
+	} else {
+		c.algo = convIGEMM
+		c.name = fmt.Sprintf("f32-conv%dx%d-igemm/%s", p.KH, p.KW, c.gemm.Name)
+	}
+	c.wStride = prepackLen(c.gemm, c.blk, m, k)
+	c.packedW = make([]float32, p.Group*c.wStride)
+	for g := 0; g < p.Group; g++ {
+		prepackA(c.gemm, c.blk, c.packedW[g*c.wStride:(g+1)*c.wStride], m, k, weight[g*m*k:(g+1)*m*k], k)
+	}
 	return c, nil
 }
 
 // Params returns the convolution's parameters.
 func (c *Conv2D) Params() ConvParams { return c.p }
 
-// Kernel names the implementation chosen.
+// Kernel names the implementation chosen, e.g.
+// "f32-conv3x3-igemm/f32-gemm-6x64-avx512" or "f32-dwconv-3x3s1-avx512".
 func (c *Conv2D) Kernel() string { return c.name }
 
-// WorkspaceLen is the scratch length (float32 elements) Run needs.
-func (c *Conv2D) WorkspaceLen() int {
-	p := c.p
-	return (p.InC / p.Group) * p.KH * p.KW * p.OutH() * p.OutW()
-}
+// WorkspaceLen is the scratch length (float32 elements) Run needs: zero,
+// as packing memory is per worker and internal.
+func (c *Conv2D) WorkspaceLen() int { return 0 }
 
 // Run convolves batch images: in is batch×InC×InH×InW, out is
-// batch×OutC×OutH×OutW, ws has at least WorkspaceLen() elements.
+// batch×OutC×OutH×OutW; ws (WorkspaceLen() elements) may be nil.
 func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 	p := c.p
-	oh, ow := p.OutH(), p.OutW()
-	cg, kg := p.InC/p.Group, p.OutC/p.Group
-	kk := cg * p.KH * p.KW
-	hw := oh * ow
-	col := ws[:kk*hw]
-	for n := 0; n < batch; n++ {
-		img := in[n*p.InC*p.InH*p.InW:]
-		dst := out[n*p.OutC*hw:]
+	hw := p.OutH() * p.OutW()
+	inSize := p.InC * p.InH * p.InW
+	if len(in) < batch*inSize || len(out) < batch*p.OutC*hw {
+		panic("kernels: Conv2D.Run buffers too short")
+	}
+	if c.algo == convDepthwise {
+		c.runDepthwise(pool, batch, in, out)
+		return
+	}
+	m, k := p.OutC/p.Group, (p.InC/p.Group)*p.KH*p.KW
+	cg := p.InC / p.Group
+	for b := 0; b < batch; b++ {
+		img := in[b*inSize : (b+1)*inSize]
+		dst := out[b*p.OutC*hw : (b+1)*p.OutC*hw]
 		for g := 0; g < p.Group; g++ {
-			im2col(p, img[g*cg*p.InH*p.InW:], cg, col, oh, ow)
-			c.gemm.Sgemm(pool, false, false, kg, hw, kk, 1, c.weight[g*kg*kk:], kk, col, hw, 0, dst[g*kg*hw:], hw)
-		}
-		for k := 0; k < p.OutC; k++ {
-			o := dst[k*hw : (k+1)*hw]
-			if c.bias != nil {
-				b := c.bias[k]
-				for i := range o {
-					o[i] += b
-				}
+			gimg := img[g*cg*p.InH*p.InW : (g+1)*cg*p.InH*p.InW]
+			src := gemmSrc{
+				packA:      prepackedA(c.packedW[g*c.wStride:(g+1)*c.wStride], c.gemm.MR, m),
+				alignM:     c.gemm.MR,
+				prepackedA: true,
 			}
-			p.Act.ApplySlice(o)
+			if c.algo == convPointwise {
+				nr := c.gemm.NR
+				src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
+					packB(nr, dst, false, gimg, hw, k0, kc, j0, nc)
+					return dst
+				}
+			} else {
+				src.packB = c.im2colPacker(gimg)
+			}
+			ep := Epilogue{Act: p.Act}
+			if c.bias != nil {
+				ep.RowBias = c.bias[g*m : (g+1)*m]
+			}
+			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}
 	}
 }
 
-// im2col writes the (cg·KH·KW) × (oh·ow) patch matrix of one group.
-func im2col(p ConvParams, img []float32, cg int, col []float32, oh, ow int) {
-	i := 0
-	for ch := 0; ch < cg; ch++ {
-		plane := img[ch*p.InH*p.InW:]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				for y := 0; y < oh; y++ {
-					iy := y*p.StrideH - p.PadTop + ky*p.DilH
-					for x := 0; x < ow; x++ {
-						ix := x*p.StrideW - p.PadLeft + kx*p.DilW
-						if iy >= 0 && iy < p.InH && ix >= 0 && ix < p.InW {
-							col[i] = plane[iy*p.InW+ix]
-						} else {
-							col[i] = 0
-						}
-						i++
-					}
+// prepackLen is the length of an m×k A matrix prepacked for g and blk.
+func prepackLen(g *GemmKernel, blk blocking, m, k int) int {
+	return (m + g.MR - 1) / g.MR * g.MR * k
+}
+
+// prepackA packs the row-major m×k matrix a (leading dimension lda) into
+// dst: for each K block starting at k0, the ceil(m/MR) panels of kc×MR at
+// offset k0·Mpad, as the GEMM driver consumes them.
+func prepackA(g *GemmKernel, blk blocking, dst []float32, m, k int, a []float32, lda int) {
+	mpad := (m + g.MR - 1) / g.MR * g.MR
+	for k0 := 0; k0 < k; k0 += blk.kc {
+		kc := min(blk.kc, k-k0)
+		packA(g.MR, dst[k0*mpad:k0*mpad+kc*mpad], false, 1, a, lda, 0, m, k0, kc)
+	}
+}
+
+// prepackedA returns a gemmSrc.packA that slices prepacked panels.
+func prepackedA(packed []float32, mr, m int) func(dst []float32, i0, mc, k0, kc int) []float32 {
+	mpad := (m + mr - 1) / mr * mr
+	return func(_ []float32, i0, mc, k0, kc int) []float32 {
+		off := k0*mpad + i0*kc
+		return packed[off : off+(mc+mr-1)/mr*mr*kc]
+	}
+}
+
+// im2colPacker returns a gemmSrc.packB that packs the KC×NC block of the
+// implicit im2col matrix of one group's image (rows: channel, ky, kx;
+// columns: output positions) straight into NR-wide panels.
+func (c *Conv2D) im2colPacker(img []float32) func(dst []float32, k0, kc, j0, nc int) []float32 {
+	p := c.p
+	nr := c.gemm.NR
+	ow := p.OutW()
+	taps := p.KH * p.KW
+	return func(dst []float32, k0, kc, j0, nc int) []float32 {
+		for rr := 0; rr < kc; rr++ {
+			r := k0 + rr
+			ch, t := r/taps, r%taps
+			ky, kx := t/p.KW, t%p.KW
+			plane := img[ch*p.InH*p.InW : (ch+1)*p.InH*p.InW]
+			offY := ky*p.DilH - p.PadTop
+			offX := kx*p.DilW - p.PadLeft
+			// Output columns ox with 0 ≤ ox·sw + offX < InW.
+			oxLo := 0
+			if offX < 0 {
+				oxLo = (-offX + p.StrideW - 1) / p.StrideW
+			}
+			oxHi := 0
+			if p.InW-1-offX >= 0 {
+				oxHi = min(ow, (p.InW-1-offX)/p.StrideW+1)
+			}
+			j := j0
+			for j < j0+nc {
+				oy, ox := j/ow, j%ow
+				seg := min(ow-ox, j0+nc-j) // columns left in this output row
+				iy := oy*p.StrideH + offY
+				rowOK := iy >= 0 && iy < p.InH
+				var src []float32
+				if rowOK {
+					src = plane[iy*p.InW : (iy+1)*p.InW]
 				}
+				for s := 0; s < seg; {
+					jj := j - j0 + s
+					q, col := jj/nr, jj%nr
+					d := dst[q*kc*nr+rr*nr+col : q*kc*nr+rr*nr+nr]
+					run := min(len(d), seg-s)
+					x := ox + s
+					if !rowOK {
+						clear(d[:run])
+					} else {
+						// [a, b) of this run reads inside the image row.
+						a := min(max(oxLo-x, 0), run)
+						b := max(min(oxHi-x, run), a)
+						clear(d[:a])
+						if b <= a {
+							// entirely in the padding
+						} else if p.StrideW == 1 {
+							copy(d[a:b], src[x+a+offX:x+b+offX])
+						} else {
+							for i := a; i < b; i++ {
+								d[i] = src[(x+i)*p.StrideW+offX]
+							}
+						}
+						clear(d[b:run])
+					}
+					s += run
+				}
+				j += seg
+			}
+			// Zero the padding columns of the last panel.
+			if rem := nc % nr; rem != 0 {
+				q := nc / nr
+				clear(dst[q*kc*nr+rr*nr+rem : q*kc*nr+rr*nr+nr])
 			}
 		}
+		return dst
 	}
 }

@@ -48,3 +48,6 @@ func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc,
 		packAGatherAVX512(&dst[p*kc], &a[(i0+p)*lda+k0], &idx[0], kc, mr, uint64(1)<<uint(rows)-1, smask, alpha)
 	}
 }
+
+// archDWKernels are the amd64 depthwise kernels, best first.
+var archDWKernels []*dwKernel

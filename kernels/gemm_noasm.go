@@ -4,3 +4,6 @@ package kernels
 
 // archGemmKernels is empty: this build has no assembly kernels.
 var archGemmKernels []*GemmKernel
+
+// archDWKernels is empty: this build has no assembly kernels.
+var archDWKernels []*dwKernel

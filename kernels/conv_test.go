@@ -1,0 +1,179 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// refConv2D is a direct float64 convolution (with bias and activation).
+func refConv2D(p ConvParams, batch int, x, w, b []float32) (out, scale []float64) {
+	oh, ow := p.OutH(), p.OutW()
+	cg, kg := p.InC/p.Group, p.OutC/p.Group
+	out = make([]float64, batch*p.OutC*oh*ow)
+	scale = make([]float64, len(out))
+	for n := 0; n < batch; n++ {
+		for oc := 0; oc < p.OutC; oc++ {
+			g := oc / kg
+			for oy := 0; oy < oh; oy++ {
+				for ox := 0; ox < ow; ox++ {
+					var s, sa float64
+					if b != nil {
+						s = float64(b[oc])
+						sa = math.Abs(s)
+					}
+					for ic := 0; ic < cg; ic++ {
+						for ky := 0; ky < p.KH; ky++ {
+							iy := oy*p.StrideH - p.PadTop + ky*p.DilH
+							if iy < 0 || iy >= p.InH {
+								continue
+							}
+							for kx := 0; kx < p.KW; kx++ {
+								ix := ox*p.StrideW - p.PadLeft + kx*p.DilW
+								if ix < 0 || ix >= p.InW {
+									continue
+								}
+								v := float64(x[((n*p.InC+g*cg+ic)*p.InH+iy)*p.InW+ix]) * float64(w[((oc*cg+ic)*p.KH+ky)*p.KW+kx])
+								s += v
+								sa += math.Abs(v)
+							}
+						}
+					}
+					switch p.Act.Kind {
+					case ActRelu:
+						s = math.Max(s, 0)
+					case ActClip:
+						s = math.Min(math.Max(s, float64(p.Act.Min)), float64(p.Act.Max))
+					}
+					i := ((n*p.OutC+oc)*oh+oy)*ow + ox
+					out[i], scale[i] = s, sa+1
+				}
+			}
+		}
+	}
+	return out, scale
+}
+
+// convCase builds ConvParams from a compact description.
+func convCase(inC, h, w, outC, k, stride, pad, dil, group int) ConvParams {
+	return ConvParams{InC: inC, InH: h, InW: w, OutC: outC, KH: k, KW: k, StrideH: stride, StrideW: stride,
+		DilH: dil, DilW: dil, PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, Group: group}
+}
+
+var convCases = []struct {
+	name string
+	p    ConvParams
+	algo string // substring of Kernel() under Config{}
+}{
+	{"1x1", convCase(16, 7, 9, 24, 1, 1, 0, 1, 1), "conv1x1-gemm"},
+	{"1x1-wide", convCase(64, 14, 14, 70, 1, 1, 0, 1, 1), "conv1x1-gemm"},
+	{"1x1-s2", convCase(8, 9, 9, 12, 1, 2, 0, 1, 1), "igemm"},
+	{"1x1-pad", convCase(8, 5, 5, 12, 1, 1, 1, 1, 1), "igemm"},
+	{"3x3-s1-p1", convCase(3, 17, 19, 16, 3, 1, 1, 1, 1), "conv3x3-igemm"},
+	{"3x3-s1-p1-wide", convCase(32, 12, 12, 64, 3, 1, 1, 1, 1), "conv3x3-igemm"},
+	{"3x3-s2-p1", convCase(8, 15, 16, 20, 3, 2, 1, 1, 1), "conv3x3-igemm"},
+	{"3x3-dil2", convCase(5, 13, 11, 7, 3, 1, 2, 2, 1), "conv3x3-igemm"},
+	{"7x7-s2-p3", convCase(3, 32, 30, 16, 7, 2, 3, 1, 1), "conv7x7-igemm"},
+	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1), "conv5x5-igemm"},
+	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4), "igemm"},
+	{"grouped-mult", convCase(6, 8, 8, 12, 3, 2, 1, 1, 6), "igemm"},
+	{"dw3x3s1", convCase(10, 13, 21, 10, 3, 1, 1, 1, 10), "dwconv-3x3s1"},
+	{"dw3x3s2", convCase(9, 14, 23, 9, 3, 2, 1, 1, 9), "dwconv-3x3s2"},
+	{"dw3x3s1-nopad", convCase(4, 6, 40, 4, 3, 1, 0, 1, 4), "dwconv-3x3s1"},
+	{"dw3x3s2-tiny", convCase(3, 2, 3, 3, 3, 2, 1, 1, 3), "dwconv-3x3s2"},
+	{"dw5x5-dil", convCase(4, 12, 12, 4, 5, 1, 4, 2, 4), "dwconv-generic"},
+	{"dw-big", convCase(48, 28, 28, 48, 3, 1, 1, 1, 48), "dwconv-3x3s1"},
+	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-igemm"},
+	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3-igemm"},
+}
+
+// convConfigs are the kernel configurations every conv test runs under.
+func convConfigs() []Config {
+	cfgs := []Config{{}, {Disabled: AVX512}, Generic}
+	return cfgs
+}
+
+func TestConv2D(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	pool := NewPool(2)
+	defer pool.Close()
+	acts := []Activation{{}, {Kind: ActRelu}, {Kind: ActClip, Min: -0.5, Max: 0.5}}
+	for ci, tc := range convCases {
+		for _, cfg := range convConfigs() {
+			for ai, act := range acts {
+				p := tc.p
+				p.Act = act
+				batch := 1 + ci%2
+				withBias := ai != 1
+				x := randSlice(r, batch*p.InC*p.InH*p.InW)
+				w := randSlice(r, p.OutC*(p.InC/p.Group)*p.KH*p.KW)
+				var b []float32
+				if withBias {
+					b = randSlice(r, p.OutC)
+				}
+				c, err := NewConv2D(cfg, p, w, b)
+				if err != nil {
+					t.Fatalf("%s: %v", tc.name, err)
+				}
+				name := fmt.Sprintf("%s/%s/act%d", tc.name, c.Kernel(), ai)
+				if cfg == (Config{}) && !contains(c.Kernel(), tc.algo) {
+					t.Errorf("%s: kernel %q, want one containing %q", name, c.Kernel(), tc.algo)
+				}
+				want, scale := refConv2D(p, batch, x, w, b)
+				guard := 9
+				for _, pl := range []*Pool{nil, pool} {
+					out := nanSlice(guard + len(want) + guard)
+					xc := slices.Clone(x)
+					c.Run(pl, batch, x, out[guard:guard+len(want)], make([]float32, c.WorkspaceLen()))
+					if !slices.Equal(x, xc) {
+						t.Fatalf("%s: input modified", name)
+					}
+					for i, v := range out {
+						j := i - guard
+						if j < 0 || j >= len(want) {
+							if !math.IsNaN(float64(v)) {
+								t.Fatalf("%s: wrote outside the output at %d", name, j)
+							}
+							continue
+						}
+						if !close32(v, want[j], scale[j]) {
+							t.Fatalf("%s T%d: out[%d] = %v, want %v", name, pl.Threads(), j, v, want[j])
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+func contains(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if s[i:i+len(sub)] == sub {
+			return true
+		}
+	}
+	return false
+}
+
+func TestNewConv2DErrors(t *testing.T) {
+	good := convCase(4, 8, 8, 4, 3, 1, 1, 1, 1)
+	for _, tc := range []struct {
+		name   string
+		p      ConvParams
+		w, b   int
+		errSub string
+	}{
+		{"weight", good, 10, 4, "weight"},
+		{"bias", good, 4 * 4 * 9, 3, "bias"},
+		{"group", convCase(4, 8, 8, 6, 3, 1, 1, 1, 4), 6 * 9, 6, "group"},
+		{"empty", convCase(4, 2, 2, 4, 5, 1, 0, 1, 1), 4 * 4 * 25, 4, "empty"},
+		{"stride", convCase(4, 8, 8, 4, 3, 0, 1, 1, 1), 4 * 4 * 9, 4, "stride"},
+	} {
+		_, err := NewConv2D(Config{}, tc.p, make([]float32, tc.w), make([]float32, tc.b))
+		if err == nil || !contains(err.Error(), tc.errSub) {
+			t.Errorf("%s: err = %v, want one mentioning %q", tc.name, err, tc.errSub)
+		}
+	}
+}
