@@ -145,10 +145,10 @@ func (u *unaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		if u.kind == kernels.UnaryRelu {
 			lo = 0
 		}
-		if presentT(in, 1) {
+		if u.boundsInputs && presentT(in, 1) {
 			lo = in[1].I64[0]
 		}
-		if presentT(in, 2) {
+		if u.boundsInputs && presentT(in, 2) {
 			hi = in[2].I64[0]
 		}
 		clampInts(y.I64, x.I64, lo, hi)
@@ -157,10 +157,10 @@ func (u *unaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		if u.kind == kernels.UnaryRelu {
 			lo = 0
 		}
-		if presentT(in, 1) {
+		if u.boundsInputs && presentT(in, 1) {
 			lo = in[1].I32[0]
 		}
-		if presentT(in, 2) {
+		if u.boundsInputs && presentT(in, 2) {
 			hi = in[2].I32[0]
 		}
 		clampInts(y.I32, x.I32, lo, hi)

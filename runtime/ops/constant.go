@@ -128,7 +128,7 @@ func (c *constantOfShapeOp) Plan(env *Env, in []Value) ([]Value, error) {
 	}
 	shape := make(ir.Shape, len(dims))
 	for i, d := range dims {
-		if d < 0 || d > 1<<40 {
+		if d < 0 || d > maxElements {
 			return nil, nodeErrf(n, "shape %v has invalid dimension %d", dims, d)
 		}
 		shape[i] = int(d)

@@ -147,8 +147,8 @@ func (p *padOp) Plan(env *Env, in []Value) ([]Value, error) {
 			return nil, nodeErrf(n, "pads %v crop axis %d of size %d below zero", pads, k, d)
 		}
 		pb, pe := max(0, begin[k]), max(0, end[k])
-		if pb > 1<<30 || pe > 1<<30 {
-			return nil, nodeErrf(n, "pads %v are too large", pads)
+		if pb > 1<<24 || pe > 1<<24 {
+			return nil, nodeErrf(n, "pads %v are too large (limit 2^24 per side)", pads)
 		}
 		out := m + pb + pe
 		if m == 0 && out > 0 && p.mode != padConstant {

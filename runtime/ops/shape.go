@@ -91,6 +91,13 @@ func newReshape(n *ir.Node, opset int) (Op, error) {
 			}
 			known *= out[i]
 		}
+		explicit := out.Clone()
+		if infer >= 0 {
+			explicit[infer] = 1
+		}
+		if err := sizeOK(n, explicit); err != nil {
+			return nil, err
+		}
 		total := src.Size()
 		if infer >= 0 {
 			if known == 0 {

@@ -143,18 +143,25 @@ func checkRun(n *ir.Node, in []*ir.Tensor, nin int, out []*ir.Tensor, nout int) 
 	return nil
 }
 
-// sizeOK checks that a computed shape has no negative dimension and a
-// size that fits in an int.
+// maxElements bounds the size of a tensor whose shape an operator
+// computes from values (Reshape, ConstantOfShape, Pad): 2^31 elements.
+const maxElements = 1 << 31
+
+// sizeOK checks that a computed shape has no negative dimension and at
+// most maxElements elements (each dimension included, so that a zero
+// dimension cannot hide a huge one).
 func sizeOK(n *ir.Node, s ir.Shape) error {
 	total := int64(1)
 	for _, d := range s {
 		if d < 0 {
 			return nodeErrf(n, "output shape %v has a negative dimension", s)
 		}
-		if d > 0 && total > (1<<40)/int64(d) {
-			return nodeErrf(n, "output shape %v is too large", s)
+		if d > maxElements || (d > 0 && total > maxElements/int64(d)) {
+			return nodeErrf(n, "output shape %v exceeds %d elements", s, maxElements)
 		}
-		total *= int64(d)
+		if d > 0 {
+			total *= int64(d)
+		}
 	}
 	return nil
 }
