@@ -6,18 +6,24 @@ import (
 	"github.com/edgeml/edge/runtime/ir"
 )
 
-// BatchNormalization in inference form: Y = (X − mean)/sqrt(var + ε)·scale
+// BatchNormalization. Inference form: Y = (X − mean)/sqrt(var + ε)·scale
 // + B, precomputed as Y = X·a + b per channel (or, for opset 7–8 with
-// spatial=0, per element of a sample). Training mode is unsupported.
+// spatial=0, per element of a sample). training_mode=1 (opset ≥ 14)
+// normalizes with the batch statistics instead and returns the updated
+// running statistics input·momentum + batch·(1 − momentum), the variance
+// being the population variance, as the ONNX reference does. The training
+// outputs of opset 7–13 are unsupported.
 
 func init() {
 	Register(Registration{OpType: "BatchNormalization", MinOpset: 7, New: newBatchNorm})
 }
 
 type batchNormOp struct {
-	node    *ir.Node
-	eps     float64
-	spatial bool
+	node     *ir.Node
+	eps      float64
+	spatial  bool
+	training bool
+	momentum float64
 
 	// Set by Plan.
 	planned bool
@@ -45,7 +51,8 @@ func newBatchNorm(n *ir.Node, opset int) (Op, error) {
 		switch v := n.AttrInt("training_mode", 0); v {
 		case 0:
 		case 1:
-			return nil, unsupportedf(n, "training_mode=1 (batch statistics) is not supported; edge runs inference only: export the model in eval mode")
+			bn.training = true
+			bn.momentum = float64(n.AttrFloat("momentum", 0.9))
 		default:
 			return nil, nodeErrf(n, "training_mode %d must be 0 or 1", v)
 		}
@@ -53,8 +60,11 @@ func newBatchNorm(n *ir.Node, opset int) (Op, error) {
 	if len(n.Outputs) < 1 {
 		return nil, nodeErrf(n, "has no output")
 	}
+	if bn.training && len(n.Outputs) > 3 {
+		return nil, nodeErrf(n, "has %d outputs, want at most 3 (Y, running_mean, running_var)", len(n.Outputs))
+	}
 	for i, o := range n.Outputs[1:] {
-		if o != "" {
+		if o != "" && !bn.training {
 			return nil, unsupportedf(n, "output %d (%q) holds training statistics; edge runs inference only: export the model in eval mode", i+1, o)
 		}
 	}
@@ -89,6 +99,17 @@ func (bn *batchNormOp) Plan(env *Env, in []Value) ([]Value, error) {
 	bn.n = xs[0]
 	bn.groups = want.Size()
 	bn.inner = xs[1:].Size() / max(bn.groups, 1)
+	if bn.training {
+		if !bn.spatial {
+			return nil, unsupportedf(n, "training_mode with spatial=0")
+		}
+		bn.planned = true
+		outs := []Value{{DType: ir.Float32, Shape: xs.Clone()}}
+		for range n.Outputs[1:] {
+			outs = append(outs, Value{DType: ir.Float32, Shape: want.Clone()})
+		}
+		return outs, nil
+	}
 	if in[1].Const != nil && in[2].Const != nil && in[3].Const != nil && in[4].Const != nil {
 		bn.a, bn.b = bn.coefficients(in[1].Const.F32, in[2].Const.F32, in[3].Const.F32, in[4].Const.F32)
 	}
@@ -115,6 +136,9 @@ func (bn *batchNormOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if !bn.planned {
 		return nodeErrf(bn.node, "run before plan")
 	}
+	if bn.training {
+		return bn.runTraining(ctx, in, out)
+	}
 	a, b := bn.a, bn.b
 	if a == nil {
 		for i := 1; i < 5; i++ {
@@ -139,5 +163,67 @@ func (bn *batchNormOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 			}
 		}
 	})
+	return nil
+}
+
+// runTraining normalizes with the batch's per-channel mean and population
+// variance and writes the updated running statistics to the optional
+// outputs 1 and 2.
+func (bn *batchNormOp) runTraining(ctx *Ctx, in, out []*ir.Tensor) error {
+	c := bn.groups
+	for i := 1; i < 5; i++ {
+		if len(in[i].F32) != c {
+			return nodeErrf(bn.node, "run: input %d has %d elements, planned %d", i, len(in[i].F32), c)
+		}
+	}
+	x, y := in[0].F32, out[0].F32
+	total := bn.n * c * bn.inner
+	if len(x) != total || len(y) != total {
+		return nodeErrf(bn.node, "run: X has %d elements and Y %d, planned %d", len(x), len(y), total)
+	}
+	mean, variance := make([]float64, c), make([]float64, c)
+	count := float64(bn.n * bn.inner)
+	ctxPool(ctx).Parallel(c, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			var s float64
+			for img := 0; img < bn.n; img++ {
+				for _, v := range x[(img*c+ch)*bn.inner : (img*c+ch+1)*bn.inner] {
+					s += float64(v)
+				}
+			}
+			m := s / count
+			var q float64
+			for img := 0; img < bn.n; img++ {
+				for _, v := range x[(img*c+ch)*bn.inner : (img*c+ch+1)*bn.inner] {
+					d := float64(v) - m
+					q += d * d
+				}
+			}
+			mean[ch], variance[ch] = m, q/count
+			if count == 0 {
+				mean[ch], variance[ch] = math.NaN(), math.NaN()
+			}
+			f := float64(in[1].F32[ch]) / math.Sqrt(variance[ch]+bn.eps)
+			a, b := float32(f), float32(float64(in[2].F32[ch])-m*f)
+			for img := 0; img < bn.n; img++ {
+				o := (img*c + ch) * bn.inner
+				for i, v := range x[o : o+bn.inner] {
+					y[o+i] = v*a + b
+				}
+			}
+		}
+	})
+	for k, src := range [][]float64{mean, variance} {
+		if 1+k >= len(out) || out[1+k] == nil {
+			continue
+		}
+		dst, prev := out[1+k].F32, in[3+k].F32
+		if len(dst) != c {
+			return nodeErrf(bn.node, "run: output %d has %d elements, planned %d", 1+k, len(dst), c)
+		}
+		for ch := range dst {
+			dst[ch] = float32(float64(prev[ch])*bn.momentum + src[ch]*(1-bn.momentum))
+		}
+	}
 	return nil
 }

@@ -80,7 +80,9 @@ func TestBatchNormalizationErrors(t *testing.T) {
 		want  string
 		unsup bool
 	}{
-		{"training_mode", 15, map[string]*ir.Attr{"training_mode": aInt(1)}, []*ir.Tensor{x, p, p, p, p}, 1, "training_mode", true},
+		{"training_mode 2", 15, map[string]*ir.Attr{"training_mode": aInt(2)}, []*ir.Tensor{x, p, p, p, p}, 1, "training_mode", false},
+		{"training 4 outputs", 15, map[string]*ir.Attr{"training_mode": aInt(1)}, []*ir.Tensor{x, p, p, p, p}, 4, "at most 3", false},
+		{"opset 9 training outputs", 9, nil, []*ir.Tensor{x, p, p, p, p}, 5, "training statistics", true},
 		{"training outputs", 15, nil, []*ir.Tensor{x, p, p, p, p}, 3, "training statistics", true},
 		{"scale shape", 15, nil, []*ir.Tensor{x, f32(4), p, p, p}, 1, "scale has shape", false},
 		{"var shape", 9, nil, []*ir.Tensor{x, p, p, p, f32(3, 1)}, 1, "var has shape", false},
@@ -98,6 +100,74 @@ func TestBatchNormalizationErrors(t *testing.T) {
 			}
 			if errors.Is(err, ErrUnsupported) != tc.unsup {
 				t.Errorf("errors.Is(ErrUnsupported) = %v, want %v", !tc.unsup, tc.unsup)
+			}
+		})
+	}
+}
+
+func TestBatchNormalizationTraining(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	for _, tc := range []struct {
+		x        ir.Shape
+		nout     int
+		momentum float32 // 0: attribute absent (0.9)
+	}{
+		{ir.Shape{2, 3, 4, 5}, 3, 0},
+		{ir.Shape{3, 5}, 3, 0.7},
+		{ir.Shape{2, 4, 3, 2, 3}, 1, 0},
+		{ir.Shape{1, 2, 7}, 2, 0.25},
+	} {
+		t.Run(fmt.Sprintf("%v/outputs=%d", tc.x, tc.nout), func(t *testing.T) {
+			attrs := map[string]*ir.Attr{"training_mode": aInt(1), "epsilon": aFloat(1e-2)}
+			momentum := 0.9
+			if tc.momentum != 0 {
+				attrs["momentum"] = aFloat(tc.momentum)
+				momentum = float64(tc.momentum)
+			}
+			c := tc.x[1]
+			ps := ir.Shape{c}
+			x := h3Rand(rng, ir.Float32, tc.x)
+			scale, bias, mean := h3Rand(rng, ir.Float32, ps), h3Rand(rng, ir.Float32, ps), h3Rand(rng, ir.Float32, ps)
+			variance := h3Rand(rng, ir.Float32, ps)
+			for i, v := range variance.F32 {
+				variance.F32[i] = float32(math.Abs(float64(v)))
+			}
+			outs, _, err := h2Exec(h3MakeNode("BatchNormalization", 5, tc.nout, attrs), 15, []*ir.Tensor{x, scale, bias, mean, variance}, []bool{false, true, true, true, true}, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(outs) != tc.nout {
+				t.Fatalf("%d outputs, want %d", len(outs), tc.nout)
+			}
+			inner := tc.x[2:].Size()
+			bm, bv := make([]float64, c), make([]float64, c)
+			for i, v := range x.F32 {
+				bm[(i/inner)%c] += float64(v)
+			}
+			cnt := float64(tc.x.Size() / c)
+			for ch := range bm {
+				bm[ch] /= cnt
+			}
+			for i, v := range x.F32 {
+				d := float64(v) - bm[(i/inner)%c]
+				bv[(i/inner)%c] += d * d / cnt
+			}
+			want := make([]float64, tc.x.Size())
+			for i, v := range x.F32 {
+				ch := (i / inner) % c
+				want[i] = (float64(v)-bm[ch])/math.Sqrt(bv[ch]+1e-2)*float64(scale.F32[ch]) + float64(bias.F32[ch])
+			}
+			h2Check(t, outs[0], tc.x, want, 1e-5, 1e-5)
+			for k, prev := range []*ir.Tensor{mean, variance} {
+				if 1+k >= tc.nout {
+					break
+				}
+				batch := [][]float64{bm, bv}[k]
+				w := make([]float64, c)
+				for ch := range w {
+					w[ch] = float64(prev.F32[ch])*momentum + batch[ch]*(1-momentum)
+				}
+				h2Check(t, outs[1+k], ps, w, 1e-5, 1e-6)
 			}
 		})
 	}
