@@ -102,6 +102,10 @@ func (p *poolOp) Plan(env *Env, in []Value) ([]Value, error) {
 		}
 	}
 	p.out = geom.out
+	outShape := append(ir.Shape{xs[0], xs[1]}, geom.out...)
+	if err := sizeOK(n, outShape); err != nil {
+		return nil, err
+	}
 	k, err := kernels.NewPooling(env.Kernels, kernels.PoolParams{
 		Kind: p.kind, In: p.in, Out: geom.out, Kernel: geom.kernel, Strides: geom.strides,
 		Dilations: geom.dilations, PadsBegin: geom.padsBegin, PadsEnd: geom.padsEnd,
@@ -114,10 +118,6 @@ func (p *poolOp) Plan(env *Env, in []Value) ([]Value, error) {
 	p.planes = xs[0] * xs[1]
 	p.inSize = ir.Shape(p.in).Size()
 	p.outN = ir.Shape(p.out).Size()
-	outShape := append(ir.Shape{xs[0], xs[1]}, geom.out...)
-	if err := sizeOK(n, outShape); err != nil {
-		return nil, err
-	}
 	p.planned = true
 	outs := []Value{{DType: ir.Float32, Shape: outShape}}
 	if len(n.Outputs) == 2 {
