@@ -82,3 +82,5 @@ func convBNGraph(rng *rand.Rand, shared bool) *ir.Graph {
 	}
 	return g
 }
+
+func newTestRNG() *rand.Rand { return rand.New(rand.NewPCG(1, 1)) }
