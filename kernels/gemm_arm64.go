@@ -2,8 +2,18 @@
 
 package kernels
 
-// archGemmKernels are the arm64 assembly GEMM kernels, best first.
-var archGemmKernels []*GemmKernel
+// archGemmKernels are the arm64 assembly GEMM kernels, best first. NEON
+// is baseline on arm64 and needs no run-time check.
+var archGemmKernels = []*GemmKernel{
+	{Name: "f32-gemm-8x12-neon", MR: 8, NR: 12, Requires: NEON, micro: gemmF32x8x12NEON, eff: 1},
+}
+
+// gemmF32x8x12NEON is the f32-gemm-8x12-neon micro-kernel (see microFn);
+// it needs mr == 8 and a full column mask. Its generic twin is
+// microRef(8, 12, ...).
+//
+//go:noescape
+func gemmF32x8x12NEON(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
 
 // archDWKernels are the arm64 depthwise kernels, best first.
 var archDWKernels []*dwKernel

@@ -269,6 +269,98 @@ func genPackGather(g *gen) {
 	g.f("")
 }
 
+// genNEON writes f32-gemm-8x12-neon: MR=8 rows, NR=12 columns (3 vectors
+// of 4). Accumulators V8..V31, A in V0,V1, B in V2..V4. FMLA by element,
+// FADD, FMAX and FMIN have no Go mnemonic and are emitted as WORD. Full
+// tiles only (mr == 8, all 12 columns); the driver routes edge tiles
+// through a scratch tile.
+func genNEON(g *gen, name string) {
+	const mr, nv = 8, 3
+	acc := func(i, v int) int { return 8 + i*nv + v }
+	fmlaElem := func(d, n, m, idx int) uint32 {
+		h, l := uint32(idx>>1), uint32(idx&1)
+		return 0x4F801000 | l<<21 | uint32(m&15)<<16 | uint32(m>>4)<<20 | h<<11 | uint32(n)<<5 | uint32(d)
+	}
+	vop := func(base uint32, mn string, d, n, m int) {
+		g.f("\tWORD $0x%08x // %s v%d.4s, v%d.4s, v%d.4s", base|uint32(m)<<16|uint32(n)<<5|uint32(d), mn, d, n, m)
+	}
+	const fadd, fmax, fmin = 0x4E20D400, 0x4E20F400, 0x4EA0F400
+	g.f("// func %s(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", name)
+	g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", name, argSize)
+	g.f("\tMOVD k+0(FP), R0")
+	g.f("\tMOVD a+8(FP), R1")
+	g.f("\tMOVD b+16(FP), R2")
+	g.f("\tMOVD c+24(FP), R3")
+	g.f("\tMOVD ldc+32(FP), R4")
+	g.f("\tLSL $2, R4, R4")
+	g.f("\tMOVD flags+56(FP), R5")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			g.f("\tVEOR V%d.B16, V%d.B16, V%d.B16", acc(i, v), acc(i, v), acc(i, v))
+		}
+	}
+	g.f("\tCBZ R0, epi")
+	g.f("loop:")
+	g.f("\tVLD1.P 32(R1), [V0.S4, V1.S4]")
+	g.f("\tVLD1.P 48(R2), [V2.S4, V3.S4, V4.S4]")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			g.f("\tWORD $0x%08x // fmla v%d.4s, v%d.4s, v%d.s[%d]", fmlaElem(acc(i, v), 2+v, i/4, i%4), acc(i, v), 2+v, i/4, i%4)
+		}
+	}
+	g.f("\tSUB $1, R0, R0")
+	g.f("\tCBNZ R0, loop")
+	g.f("epi:")
+	g.f("\tTBZ $0, R5, noacc")
+	g.f("\tMOVD R3, R6")
+	for i := 0; i < mr; i++ {
+		g.f("\tVLD1 (R6), [V0.S4, V1.S4, V2.S4]")
+		for v := 0; v < nv; v++ {
+			vop(fadd, "fadd", acc(i, v), acc(i, v), v)
+		}
+		g.f("\tADD R4, R6, R6")
+	}
+	g.f("noacc:")
+	g.f("\tTBZ $1, R5, norb")
+	g.f("\tMOVD rowBias+64(FP), R7")
+	for i := 0; i < mr; i++ {
+		g.f("\tVLD1R (R7), [V0.S4]")
+		g.f("\tADD $4, R7, R7")
+		for v := 0; v < nv; v++ {
+			vop(fadd, "fadd", acc(i, v), acc(i, v), 0)
+		}
+	}
+	g.f("norb:")
+	g.f("\tTBZ $2, R5, nocb")
+	g.f("\tMOVD colBias+72(FP), R7")
+	g.f("\tVLD1 (R7), [V0.S4, V1.S4, V2.S4]")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			vop(fadd, "fadd", acc(i, v), acc(i, v), v)
+		}
+	}
+	g.f("nocb:")
+	g.f("\tTBZ $3, R5, noclamp")
+	g.f("\tMOVD $lo+80(FP), R7")
+	g.f("\tVLD1R (R7), [V0.S4]")
+	g.f("\tMOVD $hi+84(FP), R7")
+	g.f("\tVLD1R (R7), [V1.S4]")
+	for i := 0; i < mr; i++ {
+		for v := 0; v < nv; v++ {
+			vop(fmax, "fmax", acc(i, v), acc(i, v), 0)
+			vop(fmin, "fmin", acc(i, v), acc(i, v), 1)
+		}
+	}
+	g.f("noclamp:")
+	g.f("\tMOVD R3, R6")
+	for i := 0; i < mr; i++ {
+		g.f("\tVST1 [V%d.S4, V%d.S4, V%d.S4], (R6)", acc(i, 0), acc(i, 1), acc(i, 2))
+		g.f("\tADD R4, R6, R6")
+	}
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -279,6 +371,10 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genPackGather(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
+	var n gen
+	n.b.WriteString(header)
+	genNEON(&n, "gemmF32x8x12NEON")
+	write(filepath.Join(*out, "gemm_neon_arm64.s"), n.b.Bytes())
 }
 
 func write(path string, b []byte) {
