@@ -1,6 +1,9 @@
 package ops
 
 import (
+	"sync/atomic"
+
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
 
@@ -104,16 +107,32 @@ func planBcast(out, a, b ir.Shape) bcast {
 	return p
 }
 
-// run calls fn(outOffset, aOffset, bOffset) for every inner row.
-func (p *bcast) run(fn func(o, a, b int) error) error {
+// rows is the number of inner rows.
+func (p *bcast) rows() int {
 	if p.total == 0 {
-		return nil
+		return 0
+	}
+	return p.total / p.inner
+}
+
+// runRows calls fn(outOffset, aOffset, bOffset) for the inner rows
+// [lo, hi) in order.
+func (p *bcast) runRows(lo, hi int, fn func(o, a, b int) bool) bool {
+	if lo >= hi {
+		return true
 	}
 	idx := make([]int, len(p.dims))
 	oa, ob := 0, 0
-	for o := 0; o < p.total; o += p.inner {
-		if err := fn(o, oa, ob); err != nil {
-			return err
+	r := lo
+	for k := len(p.dims) - 1; k >= 0; k-- {
+		idx[k] = r % p.dims[k]
+		r /= p.dims[k]
+		oa += idx[k] * p.sa[k]
+		ob += idx[k] * p.sb[k]
+	}
+	for row := lo; row < hi; row++ {
+		if !fn(row*p.inner, oa, ob) {
+			return false
 		}
 		for k := len(idx) - 1; k >= 0; k-- {
 			idx[k]++
@@ -127,7 +146,7 @@ func (p *bcast) run(fn func(o, a, b int) error) error {
 			idx[k] = 0
 		}
 	}
-	return nil
+	return true
 }
 
 // binRow computes dst[i] = a[i·ia] op b[i·ib] for i < len(dst).
@@ -235,24 +254,51 @@ func divOK[T numeric](v T) bool {
 	return v != 0
 }
 
-func binApply[T numeric](n *ir.Node, k binKind, p *bcast, dst, a, b []T) error {
-	return p.run(func(o, oa, ob int) error {
-		if !binRow(k, dst[o:o+p.inner], a[oa:], b[ob:], p.ia, p.ib) {
-			return nodeErrf(n, "integer division by zero")
-		}
-		return nil
-	})
+// parallelMin is the output size from which elementwise loops are split
+// over the session's pool.
+const parallelMin = 1 << 16
+
+func binApply[T numeric](n *ir.Node, k binKind, p *bcast, pool *kernels.Pool, dst, a, b []T) error {
+	rows := p.rows()
+	var failed atomic.Bool
+	switch {
+	case p.total < parallelMin || pool.Threads() == 1:
+		failed.Store(!p.runRows(0, rows, func(o, oa, ob int) bool {
+			return binRow(k, dst[o:o+p.inner], a[oa:], b[ob:], p.ia, p.ib)
+		}))
+	case rows >= pool.Threads():
+		pool.Parallel(rows, func(lo, hi int) {
+			if !p.runRows(lo, hi, func(o, oa, ob int) bool {
+				return binRow(k, dst[o:o+p.inner], a[oa:], b[ob:], p.ia, p.ib)
+			}) {
+				failed.Store(true)
+			}
+		})
+	default: // few long rows: split each row
+		p.runRows(0, rows, func(o, oa, ob int) bool {
+			pool.Parallel(p.inner, func(lo, hi int) {
+				if !binRow(k, dst[o+lo:o+hi], a[oa+lo*p.ia:], b[ob+lo*p.ib:], p.ia, p.ib) {
+					failed.Store(true)
+				}
+			})
+			return true
+		})
+	}
+	if failed.Load() {
+		return nodeErrf(n, "integer division by zero")
+	}
+	return nil
 }
 
 // binaryRun computes out = a op b for any numeric dtype.
-func binaryRun(n *ir.Node, k binKind, p *bcast, out, a, b *ir.Tensor) error {
+func binaryRun(n *ir.Node, k binKind, p *bcast, pool *kernels.Pool, out, a, b *ir.Tensor) error {
 	switch out.DType {
 	case ir.Float32:
-		return binApply(n, k, p, out.F32, a.F32, b.F32)
+		return binApply(n, k, p, pool, out.F32, a.F32, b.F32)
 	case ir.Int64:
-		return binApply(n, k, p, out.I64, a.I64, b.I64)
+		return binApply(n, k, p, pool, out.I64, a.I64, b.I64)
 	case ir.Int32:
-		return binApply(n, k, p, out.I32, a.I32, b.I32)
+		return binApply(n, k, p, pool, out.I32, a.I32, b.I32)
 	}
 	return unsupportedf(n, "dtype %v", out.DType)
 }
@@ -295,7 +341,7 @@ func (b *binaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if err := checkRun(b.node, in, 2, out, 1); err != nil {
 		return err
 	}
-	return binaryRun(b.node, b.kind, &b.p, out[0], in[0], in[1])
+	return binaryRun(b.node, b.kind, &b.p, ctxPoolH3(ctx), out[0], in[0], in[1])
 }
 
 // sumOp adds one or more inputs; from the second input on it accumulates
@@ -358,15 +404,23 @@ func (s *sumOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	y := out[0]
 	if len(in) == 1 {
 		zero := ir.NewTensor(y.DType, ir.Shape{})
-		return binaryRun(s.node, binAdd, &s.first, y, in[0], zero)
+		return binaryRun(s.node, binAdd, &s.first, ctxPoolH3(ctx), y, in[0], zero)
 	}
-	if err := binaryRun(s.node, binAdd, &s.first, y, in[0], in[1]); err != nil {
+	if err := binaryRun(s.node, binAdd, &s.first, ctxPoolH3(ctx), y, in[0], in[1]); err != nil {
 		return err
 	}
 	for i := range s.rest {
-		if err := binaryRun(s.node, binAdd, &s.rest[i], y, y, in[i+2]); err != nil {
+		if err := binaryRun(s.node, binAdd, &s.rest[i], ctxPoolH3(ctx), y, y, in[i+2]); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// ctxPoolH3 returns the context's pool (nil runs on the caller).
+func ctxPoolH3(ctx *Ctx) *kernels.Pool {
+	if ctx == nil {
+		return nil
+	}
+	return ctx.Pool
 }

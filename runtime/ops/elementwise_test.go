@@ -42,6 +42,10 @@ func TestBinaryBroadcast(t *testing.T) {
 		{{2, 0, 3}, {3}},
 		{{5, 1, 1, 9}, {5, 7, 3, 1}},
 		{{1, 17, 1}, {13, 1, 1}},
+		// Large enough for the parallel paths: many rows, few long rows, one row.
+		{{300, 300}, {300, 1}},
+		{{2, 40000}, {2, 1}},
+		{{70001}, {70001}},
 	}
 	ops := []struct {
 		name string
@@ -121,6 +125,15 @@ func TestBinaryErrors(t *testing.T) {
 	x, z := h3I64(7, -7), h3I64(2, 0)
 	_, _, err = h3Exec(h3MakeNode("Div", 2, 1, nil), 13, []*ir.Tensor{x, z}, nil)
 	h3MustErr(t, err, "integer division by zero")
+	for _, shape := range []ir.Shape{{300, 300}, {100000}} { // parallel paths
+		x, z := ir.NewTensor(ir.Int32, shape), ir.NewTensor(ir.Int32, shape)
+		for i := range z.I32 {
+			z.I32[i] = 1
+		}
+		z.I32[len(z.I32)-5] = 0
+		_, _, err = h3Exec(h3MakeNode("Div", 2, 1, nil), 13, []*ir.Tensor{x, z}, nil)
+		h3MustErr(t, err, "integer division by zero, "+shape.String())
+	}
 	_, _, err = h3Exec(h3MakeNode("Add", 1, 1, nil), 13, []*ir.Tensor{a}, nil)
 	h3MustErr(t, err, "missing input")
 	_, err = New(h3MakeNode("Add", 2, 1, map[string]*ir.Attr{"broadcast": aInt(1)}), 7)
