@@ -480,9 +480,10 @@ func packB(nr int, dst []float32, trans bool, b []float32, ldb, k0, kc, j0, nc i
 	}
 }
 
-// checkGemmArgs validates a GEMM call's buffer lengths; exported entry
-// points that take user sizes call it.
-func checkGemmArgs(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
+// CheckGemm validates the sizes, leading dimensions and buffer lengths of
+// an Sgemm call; operators call it when they are planned, since Sgemm
+// itself trusts its arguments.
+func CheckGemm(transA, transB bool, m, n, k int, a []float32, lda int, b []float32, ldb int, c []float32, ldc int) error {
 	need := func(name string, buf []float32, rows, cols, ld int) error {
 		if rows == 0 || cols == 0 {
 			return nil

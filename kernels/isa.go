@@ -99,6 +99,9 @@ type Config struct {
 
 // Allows reports whether kernels requiring req may run under c.
 func (c Config) Allows(req ISA) bool {
+	if forceGeneric.Load() {
+		return req == 0
+	}
 	avail := Detected() &^ c.Disabled
 	return req&avail == req
 }

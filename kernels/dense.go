@@ -1,0 +1,76 @@
+package kernels
+
+import "fmt"
+
+// Dense is a planned fully connected layer y = x·Wᵀ + b (ONNX Gemm with
+// transB = 1, or MatMul by a constant): W is Out×In row-major, packed once
+// at creation into the B panels of the chosen GEMM kernel.
+type Dense struct {
+	in, out int
+	gemm    *GemmKernel
+	blk     blocking
+	packed  []float32 // Wᵀ as B panels: block k0 at k0·Npad, panel j0 at j0·kc
+	bias    []float32
+	act     Activation
+}
+
+// NewDense validates the sizes and packs weight (out×in) and bias (out
+// elements or nil; copied). batch is a hint for the kernel choice.
+func NewDense(cfg Config, in, out, batch int, weight, bias []float32, act Activation) (*Dense, error) {
+	if in <= 0 || out <= 0 {
+		return nil, fmt.Errorf("kernels: dense sizes must be positive (in %d, out %d)", in, out)
+	}
+	if len(weight) != in*out {
+		return nil, fmt.Errorf("kernels: dense weight has %d elements, want %d×%d", len(weight), out, in)
+	}
+	if bias != nil && len(bias) != out {
+		return nil, fmt.Errorf("kernels: dense bias has %d elements, want %d", len(bias), out)
+	}
+	d := &Dense{in: in, out: out, gemm: SelectGemmFor(cfg, max(batch, 1), out, in), act: act}
+	d.blk = d.gemm.blocking()
+	nr := d.gemm.NR
+	npad := (out + nr - 1) / nr * nr
+	d.packed = make([]float32, npad*in)
+	for k0 := 0; k0 < in; k0 += d.blk.kc {
+		kc := min(d.blk.kc, in-k0)
+		packB(nr, d.packed[k0*npad:k0*npad+kc*npad], true, weight, in, k0, kc, 0, out)
+	}
+	if bias != nil {
+		d.bias = append([]float32(nil), bias...)
+	}
+	return d, nil
+}
+
+// Kernel names the GEMM kernel chosen.
+func (d *Dense) Kernel() string { return "f32-dense/" + d.gemm.Name }
+
+// Run computes y (batch×Out) = x (batch×In)·Wᵀ + b, then the activation.
+func (d *Dense) Run(pool *Pool, batch int, x, y []float32) {
+	if batch <= 0 {
+		return
+	}
+	if len(x) < batch*d.in || len(y) < batch*d.out {
+		panic("kernels: Dense.Run buffers too short")
+	}
+	g := d.gemm
+	nr := g.NR
+	npad := (d.out + nr - 1) / nr * nr
+	in := d.in
+	src := gemmSrc{
+		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
+			if g.packA != nil && in < 1<<31/16 {
+				g.packA(g.MR, dst, 1, x, in, i0, mc, k0, kc)
+			} else {
+				packA(g.MR, dst, false, 1, x, in, i0, mc, k0, kc)
+			}
+			return dst
+		},
+		packB: func(_ []float32, k0, kc, j0, nc int) []float32 {
+			off := k0*npad + j0*kc
+			return d.packed[off : off+(nc+nr-1)/nr*nr*kc]
+		},
+		alignN:     nr,
+		prepackedB: true,
+	}
+	g.run(pool, d.blk, batch, d.out, in, &src, false, y, d.out, Epilogue{ColBias: d.bias, Act: d.act})
+}
