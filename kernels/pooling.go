@@ -76,7 +76,10 @@ type Pooling struct {
 	outSize int
 	ranges  [][]poolRange // per dimension, per output index
 	nest3   bool          // rank ≤ 3: the three-level loop nest applies
-	name    string
+	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
+	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
+	xlo, xhi, xoff []int
+	name           string
 }
 
 // poolRange is the tap range of one window along one dimension: taps
@@ -107,6 +110,13 @@ func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
 		k.ranges[d] = rs
 	}
 	if k.nest3 {
+		last := nd - 1
+		kw := p.Kernel[last]
+		k.xlo, k.xhi, k.xoff = make([]int, kw), make([]int, kw), make([]int, kw)
+		for kx := 0; kx < kw; kx++ {
+			k.xoff[kx] = kx*p.Dilations[last] - p.PadsBegin[last]
+			k.xlo[kx], k.xhi[kx] = ndValidRange(k.xoff[kx], p.Strides[last], p.In[last], p.Out[last])
+		}
 		k.name = fmt.Sprintf("f32-%spool-%dd-generic", p.Kind, nd)
 	} else {
 		k.name = fmt.Sprintf("f32-%spool-nd-generic", p.Kind)
@@ -121,7 +131,9 @@ func (k *Pooling) Kernel() string { return k.name }
 // planes × prod(Out). For PoolMax, idx may be non-nil with the length of
 // out; it receives the row-major index of each maximum inside its input
 // plane (−1 for a window with no tap inside the input, whose value is
-// −Inf). A window of an average with no counted tap gives NaN.
+// −Inf). A NaN inside a window makes its maximum (and average) NaN, with
+// the index of the first NaN. A window of an average with no counted tap
+// gives NaN.
 func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
 	pool.Parallel(planes, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
@@ -131,9 +143,12 @@ func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
 			if idx != nil {
 				di = idx[c*k.outSize : (c+1)*k.outSize]
 			}
-			if k.nest3 {
+			switch {
+			case k.nest3 && di == nil:
+				k.planeRows(src, dst)
+			case k.nest3:
 				k.plane3(src, dst, di)
-			} else {
+			default:
 				k.planeND(src, dst, di)
 			}
 		}
@@ -168,7 +183,7 @@ func (k *Pooling) plane3(src, dst []float32, di []int64) {
 							row := (pz*iy + y.start + ky*dy) * ix
 							for kx := x.lo; kx < x.hi; kx++ {
 								off := row + x.start + kx*dx
-								if v := src[off]; v > m || at < 0 {
+								if v := src[off]; v > m || at < 0 || (v != v && m == m) {
 									m, at = v, int64(off)
 								}
 							}
@@ -199,6 +214,83 @@ func (k *Pooling) plane3(src, dst []float32, di []int64) {
 				}
 				i++
 			}
+		}
+	}
+}
+
+// planeRows pools one plane of rank ≤ 3 without indices, one output row
+// at a time: for each valid (kz, ky) tap and each kernel column kx, one
+// strided pass over the input row updates the whole output row. Per
+// output the taps are visited in the same order as in plane3.
+func (k *Pooling) planeRows(src, dst []float32) {
+	p := &k.p
+	nd := len(p.In)
+	one := []poolRange{{lo: 0, hi: 1, padded: 1}}
+	rz, ry := one, one
+	iy, dz, dy := 1, 1, 1
+	rx, ix, sx := k.ranges[nd-1], p.In[nd-1], p.Strides[nd-1]
+	if nd >= 2 {
+		ry, iy, dy = k.ranges[nd-2], p.In[nd-2], p.Dilations[nd-2]
+	}
+	if nd >= 3 {
+		rz, dz = k.ranges[0], p.Dilations[0]
+	}
+	isMax := p.Kind == PoolMax
+	ow := len(rx)
+	i := 0
+	for _, z := range rz {
+		for _, y := range ry {
+			acc := dst[i : i+ow]
+			if isMax {
+				for j := range acc {
+					acc[j] = float32(math.Inf(-1))
+				}
+			} else {
+				clear(acc)
+			}
+			for kz := z.lo; kz < z.hi; kz++ {
+				pz := z.start + kz*dz
+				for ky := y.lo; ky < y.hi; ky++ {
+					row := src[(pz*iy+y.start+ky*dy)*ix:][:ix]
+					for kx, off := range k.xoff {
+						lo, hi := k.xlo[kx], k.xhi[kx]
+						if lo >= hi {
+							continue
+						}
+						a := acc[lo:hi]
+						switch {
+						case sx == 1 && isMax:
+							for j, v := range row[lo+off : hi+off] {
+								a[j] = max(a[j], v)
+							}
+						case sx == 1:
+							for j, v := range row[lo+off : hi+off] {
+								a[j] += v
+							}
+						case isMax:
+							for j := range a {
+								a[j] = max(a[j], row[(lo+j)*sx+off])
+							}
+						default:
+							for j := range a {
+								a[j] += row[(lo+j)*sx+off]
+							}
+						}
+					}
+				}
+			}
+			if !isMax {
+				for j, x := range rx {
+					var n int
+					if p.CountIncludePad {
+						n = z.padded * y.padded * x.padded
+					} else {
+						n = (z.hi - z.lo) * (y.hi - y.lo) * (x.hi - x.lo)
+					}
+					acc[j] /= float32(n)
+				}
+			}
+			i += ow
 		}
 	}
 }
@@ -240,7 +332,7 @@ func (k *Pooling) planeND(src, dst []float32, di []int64) {
 					off += (r.start + t[d]*p.Dilations[d]) * stride[d]
 				}
 				v := src[off]
-				if v > m || at < 0 {
+				if v > m || at < 0 || (v != v && m == m) {
 					m, at = v, int64(off)
 				}
 				sum += v

@@ -129,6 +129,9 @@ func TestPooling(t *testing.T) {
 						ix, ixn = idx, idxn
 					}
 					k.Run(pool, planes, x, y, ix)
+					// Without indices (the row pass for rank ≤ 3).
+					yr := make([]float32, planes*outSize)
+					k.Run(pool, planes, x, yr, nil)
 					// The N-D odometer path on the same parameters.
 					for c := 0; c < planes; c++ {
 						var di []int64
@@ -141,7 +144,7 @@ func TestPooling(t *testing.T) {
 						want, wantIdx := refPool(p, x[c*inSize:(c+1)*inSize])
 						for i, v := range want {
 							j := c*outSize + i
-							for _, got := range []float32{y[j], yn[j]} {
+							for _, got := range []float32{y[j], yn[j], yr[j]} {
 								if math.IsInf(v, -1) || math.IsNaN(v) {
 									if float64(got) != v && !(math.IsNaN(v) && math.IsNaN(float64(got))) {
 										t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
@@ -215,6 +218,64 @@ func TestGlobalPool(t *testing.T) {
 					}
 				}
 			})
+		}
+	}
+}
+
+func BenchmarkPooling(b *testing.B) {
+	shapes := []struct {
+		name             string
+		c, h, w, k, s, p int
+	}{
+		{"64x112x112-k3s2p1", 64, 112, 112, 3, 2, 1}, // ResNet-18 stem pool
+		{"64x224x224-k2s2", 64, 224, 224, 2, 2, 0},   // VGG-16 first pool
+	}
+	for _, sh := range shapes {
+		for _, kind := range []PoolKind{PoolMax, PoolAvg} {
+			oh := (sh.h+2*sh.p-sh.k)/sh.s + 1
+			ow := (sh.w+2*sh.p-sh.k)/sh.s + 1
+			p := PoolParams{Kind: kind, In: []int{sh.h, sh.w}, Out: []int{oh, ow}, Kernel: []int{sh.k, sh.k},
+				Strides: []int{sh.s, sh.s}, Dilations: []int{1, 1}, PadsBegin: []int{sh.p, sh.p}, PadsEnd: []int{sh.p, sh.p}}
+			k, err := NewPooling(Config{}, p)
+			if err != nil {
+				b.Fatal(err)
+			}
+			x := ndRandSlice(rand.New(rand.NewPCG(1, 1)), sh.c*sh.h*sh.w)
+			y := make([]float32, sh.c*oh*ow)
+			b.Run(k.Kernel()+"/"+sh.name, func(b *testing.B) {
+				for b.Loop() {
+					k.Run(nil, sh.c, x, y, nil)
+				}
+				b.ReportMetric(float64(len(x))*4*float64(b.N)/b.Elapsed().Seconds()/1e9, "GB/s")
+			})
+		}
+	}
+}
+
+func TestPoolingNaN(t *testing.T) {
+	// 1×6 plane, kernel 3, stride 3: window 0 holds a NaN, window 1 none.
+	x := []float32{1, float32(math.NaN()), 5, 2, 7, 3}
+	for _, kind := range []PoolKind{PoolMax, PoolAvg} {
+		k, err := NewPooling(Config{}, PoolParams{Kind: kind, In: []int{1, 6}, Out: []int{1, 2}, Kernel: []int{1, 3},
+			Strides: []int{1, 3}, Dilations: []int{1, 1}, PadsBegin: []int{0, 0}, PadsEnd: []int{0, 0}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		y, yi := make([]float32, 2), make([]float32, 2)
+		idx := make([]int64, 2)
+		k.Run(nil, 1, x, y, nil)
+		if kind == PoolMax {
+			k.Run(nil, 1, x, yi, idx)
+			if !math.IsNaN(float64(yi[0])) || idx[0] != 1 || yi[1] != 7 || idx[1] != 4 {
+				t.Errorf("max with indices: %v %v", yi, idx)
+			}
+		}
+		want1 := float32(7)
+		if kind == PoolAvg {
+			want1 = 4
+		}
+		if !math.IsNaN(float64(y[0])) || y[1] != want1 {
+			t.Errorf("%s: %v, want [NaN %v]", kind, y, want1)
 		}
 	}
 }
