@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -42,6 +43,14 @@ func TestConformanceH2(t *testing.T) {
 			case err == nil:
 				passed++
 			case errors.Is(err, errH3Skip):
+				// Only the cases outside the project's scope may be
+				// skipped: op versions before opset 7 (AveragePool-1,
+				// BatchNormalization-6, Gemm-6) and uint8 tensors.
+				msg := err.Error()
+				if !strings.Contains(msg, "predates the supported versions") && !strings.Contains(msg, "dtype uint8") {
+					failed++
+					t.Fatalf("skipped for an unexpected reason: %v", err)
+				}
 				skipped++
 				t.Skip(err)
 			default:
@@ -51,4 +60,7 @@ func TestConformanceH2(t *testing.T) {
 		})
 	}
 	t.Logf("conformance (cases using H2 ops): %d passed, %d failed, %d skipped", passed, failed, skipped)
+	if passed < 94 {
+		t.Errorf("%d cases passed; Debian's libonnx-testdata 1.12 has 94 runnable cases using these ops", passed)
+	}
 }
