@@ -22,11 +22,12 @@ import (
 //   - nodes whose outputs nothing reads removed, unused initializers
 //     dropped.
 //
-// Operator fusion (Relu/Clip epilogues) and views are plan decisions and
+// Unnamed nodes are named "<OpType>_<index>". Operator fusion (Relu/Clip epilogues) and views are plan decisions and
 // do not appear in the graph. Nodes edge does not support are kept as
 // they are; Load reports them.
 func Optimize(g *ir.Graph) (*ir.Graph, error) {
 	o := cloneGraph(g)
+	nameNodes(o)
 	if err := sortGraph(o); err != nil {
 		return nil, err
 	}
@@ -37,6 +38,27 @@ func Optimize(g *ir.Graph) (*ir.Graph, error) {
 	foldBatchNorms(o)
 	removeDead(o)
 	return o, nil
+}
+
+// nameNodes names unnamed nodes "<OpType>_<index>" (unique), so every
+// message can point at a node.
+func nameNodes(g *ir.Graph) {
+	taken := map[string]bool{}
+	for _, n := range g.Nodes {
+		taken[n.Name] = true
+	}
+	for i, n := range g.Nodes {
+		if n.Name != "" {
+			continue
+		}
+		base := n.OpType + "_" + strconv.Itoa(i)
+		name := base
+		for k := 1; taken[name]; k++ {
+			name = base + "_" + strconv.Itoa(k)
+		}
+		taken[name] = true
+		n.Name = name
+	}
 }
 
 // isNoop reports whether n passes input 0 through unchanged (Identity,

@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"github.com/edgeml/edge/runtime/ir"
@@ -220,5 +221,18 @@ func TestPlanBuffers(t *testing.T) {
 				t.Errorf("%s and %s are live together and overlap", a.name, b.name)
 			}
 		}
+	}
+}
+
+func TestUnnamedNodes(t *testing.T) {
+	g := &ir.Graph{Opset: 13, Inputs: []ir.ValueInfo{fvi("x", 2)}, Outputs: []ir.ValueInfo{fvi("y", 2)},
+		Nodes: []*ir.Node{nd("Relu", "", []string{"x"}, []string{"t"}), nd("FooOp", "", []string{"t"}, []string{"y"})}}
+	_, err := FromGraph(g)
+	if err == nil || !strings.Contains(err.Error(), `node "FooOp_1" (FooOp, opset 13): unsupported operator`) {
+		t.Errorf("error %v", err)
+	}
+	o, err := Optimize(&ir.Graph{Opset: 13, Inputs: g.Inputs, Outputs: g.Outputs, Nodes: []*ir.Node{nd("Relu", "", []string{"x"}, []string{"y"})}})
+	if err != nil || o.Nodes[0].Name != "Relu_0" {
+		t.Errorf("Optimize named the node %q (%v)", o.Nodes[0].Name, err)
 	}
 }
