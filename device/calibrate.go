@@ -1,0 +1,501 @@
+package device
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	goruntime "runtime"
+	"slices"
+	"sort"
+	"time"
+
+	"github.com/edgeml/edge/kernels"
+)
+
+// CalibrateOptions configure Calibrate.
+type CalibrateOptions struct {
+	// Quick limits the run to about 0.5 s (default about 2 s) and, when
+	// Threads is nil, measures 1 and N threads only.
+	Quick bool
+	// Threads lists the thread counts to measure; nil means 1..N with N
+	// the profile's default thread count.
+	Threads []int
+	// Kernels restricts the instruction sets (--disable-isa).
+	Kernels kernels.Config
+	// Profile of the machine (for the cache key and the default thread
+	// count); nil probes this host.
+	Profile *Profile
+	// Recalibrate measures even when a cached calibration exists (the
+	// new result replaces it).
+	Recalibrate bool
+	// NoCache neither reads nor writes the cache.
+	NoCache bool
+	// CacheDir overrides the cache directory (default CacheDir()).
+	CacheDir string
+}
+
+// Calibration is what the kernels achieve on this machine: timings of
+// real-layer-shaped convolutions, matrix products, pooling and
+// elementwise passes at several thread counts, and memory bandwidth.
+// Predict turns it into per-layer latencies.
+type Calibration struct {
+	Key       string    `json:"key"`     // cache key
+	Version   string    `json:"version"` // edge version that measured it
+	CPUModel  string    `json:"cpu_model"`
+	Board     string    `json:"board"`
+	Arch      string    `json:"arch"`
+	Kernel    string    `json:"kernel"` // GEMM kernel SelectGemm chose
+	Quick     bool      `json:"quick"`
+	Threads   []int     `json:"threads"` // thread counts measured, ascending
+	CreatedAt time.Time `json:"created_at"`
+	ElapsedMs float64   `json:"elapsed_ms"`
+	// Throttled is true when the board reported throttling or a capped
+	// clock while measuring: the numbers are then pessimistic.
+	Throttled bool `json:"throttled"`
+	// Cached is true when the result came from the cache (not stored).
+	Cached bool `json:"-"`
+
+	Shapes []ShapeResult  `json:"shapes"`
+	Memory []MemoryResult `json:"memory"`
+}
+
+// Layer categories used by calibration and Predict.
+const (
+	CatConv      = "conv"      // k×k convolution (implicit GEMM)
+	CatPointwise = "pointwise" // 1×1 stride-1 unpadded convolution (GEMM)
+	CatDepthwise = "depthwise" // group == channels
+	CatFC        = "fc"        // Gemm / MatMul
+	CatPool      = "pool"      // MaxPool, AveragePool, global pools
+	CatElemwise  = "elemwise"  // everything else that moves data
+)
+
+// ShapeResult is one measured layer shape at one thread count.
+type ShapeResult struct {
+	Name     string `json:"name"`
+	Category string `json:"category"`
+	Threads  int    `json:"threads"`
+	// GEMM view of the layer: M = output channels per group, N = output
+	// pixels, K = InC/Group·KH·KW (FC: M = rows, N = outputs, K = inputs);
+	// zero for pool/elemwise.
+	M     int   `json:"m,omitempty"`
+	N     int   `json:"n,omitempty"`
+	K     int   `json:"k,omitempty"`
+	Flops int64 `json:"flops"` // 2·MACs
+	Bytes int64 `json:"bytes"` // input + weights + output bytes
+	// Ns is the median time of one run; GFLOPS = Flops/Ns.
+	Ns     float64 `json:"ns"`
+	GFLOPS float64 `json:"gflops"`
+	// ComputeGFLOPS is the compute rate left after taking away the
+	// per-op overhead and the memory term Bytes/bandwidth (see doc.go).
+	ComputeGFLOPS float64 `json:"compute_gflops,omitempty"`
+	// Slowdown is, for pool/elemwise, the measured time over the copy
+	// time of the same bytes (≥ 1 means slower than a copy).
+	Slowdown float64 `json:"slowdown,omitempty"`
+}
+
+// MemoryResult is the copy bandwidth and dispatch overhead at one
+// thread count.
+type MemoryResult struct {
+	Threads    int     `json:"threads"`
+	CacheBytes int64   `json:"cache_bytes"` // buffer size of the cache-resident copy
+	CacheGBs   float64 `json:"cache_gbs"`   // (read + write bytes) / time
+	DRAMBytes  int64   `json:"dram_bytes"`
+	DRAMGBs    float64 `json:"dram_gbs"`
+	OverheadNs float64 `json:"overhead_ns"` // one tiny operator on the pool
+}
+
+// calShape is a calibration workload.
+type calShape struct {
+	name                string
+	cat                 string
+	conv                kernels.ConvParams // conv categories
+	fcM                 int                // fc: rows
+	fcK                 int                // fc: inputs
+	fcN                 int                // fc: outputs
+	pool                kernels.PoolParams // pool: planes in fcM
+	n                   int                // elemwise: elements
+	quickOnly, fullOnly bool
+}
+
+func conv(name string, inC, hw, outC, k, stride, group int) calShape {
+	cat := CatConv
+	pad := k / 2
+	switch {
+	case group == inC && group == outC:
+		cat = CatDepthwise
+	case k == 1 && stride == 1:
+		cat, pad = CatPointwise, 0
+	}
+	return calShape{name: name, cat: cat, conv: kernels.ConvParams{
+		InC: inC, InH: hw, InW: hw, OutC: outC, KH: k, KW: k, StrideH: stride, StrideW: stride,
+		DilH: 1, DilW: 1, PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, Group: group,
+		Act: kernels.Activation{Kind: kernels.ActRelu}}}
+}
+
+// calShapes are modelled on real layers: CIFAR/Fashion-MNIST-size
+// networks (spatial 32 down to 2) and ImageNet-size ones (224 down to 7).
+func calShapes(quick bool) []calShape {
+	s := []calShape{
+		conv("conv3x3-128c-28px", 128, 28, 128, 3, 1, 1),     // M128 N784 K1152
+		conv("conv3x3-64c-56px", 64, 56, 64, 3, 1, 1),        // M64 N3136 K576
+		conv("conv3x3-512c-4px", 512, 4, 512, 3, 1, 1),       // M512 N16 K4608
+		conv("conv3x3-256c-8px", 256, 8, 256, 3, 1, 1),       // M256 N64 K2304
+		conv("conv3x3-3c-112px", 3, 112, 64, 3, 1, 1),        // small K=27, N12544
+		conv("conv3x3-1c-28px", 1, 28, 32, 3, 1, 1),          // small K=9
+		conv("conv3x3-32c-28px", 32, 28, 32, 3, 1, 1),        // M32 N784 K288
+		conv("conv1x1-64c-56px", 64, 56, 64, 1, 1, 1),        // thin K=64
+		conv("conv1x1-512c-8px", 512, 8, 64, 1, 1, 1),        // squeeze-like
+		conv("conv1x1-16c-32px", 16, 32, 64, 1, 1, 1),        // expand-like K=16
+		conv("dwconv3x3-128c-28px", 128, 28, 128, 3, 1, 128), // depthwise
+		{name: "fc-1x512x512", cat: CatFC, fcM: 1, fcK: 512, fcN: 512},
+		{name: "fc-1x4096x4096", cat: CatFC, fcM: 1, fcK: 4096, fcN: 4096, fullOnly: true},
+		{name: "fc-1x2048x2048", cat: CatFC, fcM: 1, fcK: 2048, fcN: 2048, quickOnly: true},
+		{name: "maxpool2x2-64c-56px", cat: CatPool, fcM: 64, pool: kernels.PoolParams{Kind: kernels.PoolMax,
+			In: []int{56, 56}, Out: []int{28, 28}, Kernel: []int{2, 2}, Strides: []int{2, 2}, Dilations: []int{1, 1},
+			PadsBegin: []int{0, 0}, PadsEnd: []int{0, 0}}},
+		{name: "relu-200k", cat: CatElemwise, n: 200704},
+	}
+	out := s[:0]
+	for _, c := range s {
+		if quick && c.fullOnly || !quick && c.quickOnly {
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
+}
+
+// ErrCalibration reports a calibration that could not measure anything.
+var ErrCalibration = errors.New("device: calibration failed")
+
+// Calibrate measures the kernels on this machine (or returns the cached
+// result for the same CPU, board, edge version, kernel and mode). It
+// honours ctx: a cancelled context stops the measurement and returns
+// ctx.Err().
+func Calibrate(ctx context.Context, opts CalibrateOptions) (*Calibration, error) {
+	prof := opts.Profile
+	if prof == nil {
+		var err error
+		if prof, err = Probe(ProbeOptions{}); err != nil {
+			return nil, err
+		}
+	}
+	threads := opts.Threads
+	if len(threads) == 0 {
+		n := prof.CPU.Threads
+		if n <= 0 {
+			n = goruntime.NumCPU()
+		}
+		for t := 1; t <= n; t++ {
+			// Quick mode measures the two ends only.
+			if !opts.Quick || t == 1 || t == n {
+				threads = append(threads, t)
+			}
+		}
+	}
+	threads = slices.Clone(threads)
+	for _, t := range threads {
+		if t < 1 || t > 1024 {
+			return nil, fmt.Errorf("device: calibration thread count %d out of range; use 1..1024", t)
+		}
+	}
+	slices.Sort(threads)
+	threads = slices.Compact(threads)
+
+	gemm := kernels.SelectGemm(opts.Kernels)
+	key := cacheKey(prof, gemm.Name, opts.Quick, threads)
+	dir := opts.CacheDir
+	if dir == "" && !opts.NoCache {
+		dir, _ = CacheDir()
+	}
+	if !opts.NoCache && !opts.Recalibrate && dir != "" {
+		if c, err := LoadCalibration(dir, key); err == nil {
+			c.Cached = true
+			return c, nil
+		}
+	}
+	cal, err := measure(ctx, opts, prof, threads, gemm.Name)
+	if err != nil {
+		return nil, err
+	}
+	cal.Key = key
+	if !opts.NoCache && dir != "" {
+		// A cache that cannot be written only costs a re-measurement.
+		_ = SaveCalibration(dir, cal)
+	}
+	return cal, nil
+}
+
+// measure runs the micro-benchmarks.
+func measure(ctx context.Context, opts CalibrateOptions, prof *Profile, threads []int, kernel string) (*Calibration, error) {
+	start := time.Now()
+	total := 2 * time.Second
+	if opts.Quick {
+		total = 500 * time.Millisecond
+	}
+	// Leave a margin for setup (weight packing, buffer allocation).
+	deadline := start.Add(total * 85 / 100)
+	cal := &Calibration{
+		Version: Version(), CPUModel: prof.CPU.Model, Board: prof.Board.Name, Arch: prof.CPU.Arch,
+		Kernel: kernel, Quick: opts.Quick, CreatedAt: start.UTC().Truncate(time.Second),
+		Throttled: prof.Thermal.Throttled != nil && !prof.Thermal.Throttled.Trustworthy(),
+	}
+	shapes := calShapes(opts.Quick)
+	runs, err := prepare(opts.Kernels, shapes)
+	if err != nil {
+		return nil, err
+	}
+	// Measure 1 and the largest count first so a deadline hit still
+	// leaves both ends.
+	order := slices.Clone(threads)
+	if len(order) > 2 {
+		order = append([]int{threads[0], threads[len(threads)-1]}, threads[1:len(threads)-1]...)
+	}
+	l2 := int64(prof.CPU.Cache.L2)
+	if l2 <= 0 {
+		l2 = 512 << 10
+	}
+	dram := int64(64 << 20)
+	if opts.Quick {
+		dram = 32 << 20
+	}
+	done := 0
+	for i, t := range order {
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+		if i > 0 && time.Now().After(deadline) {
+			break
+		}
+		left := time.Until(deadline)
+		per := left / time.Duration(len(order)-i)
+		pool := kernels.NewPool(t)
+		mr := measureMemory(pool, t, l2/2, dram, per/6)
+		budget := (per - per/6) / time.Duration(len(runs))
+		for _, r := range runs {
+			if err := ctx.Err(); err != nil {
+				pool.Close()
+				return nil, err
+			}
+			ns := timeIt(func() { r.run(pool) }, budget)
+			res := ShapeResult{Name: r.shape.name, Category: r.shape.cat, Threads: t, M: r.m, N: r.n, K: r.k,
+				Flops: r.flops, Bytes: r.bytes, Ns: ns}
+			if r.flops > 0 {
+				res.GFLOPS = float64(r.flops) / ns
+			}
+			cal.Shapes = append(cal.Shapes, res)
+		}
+		pool.Close()
+		cal.Memory = append(cal.Memory, mr)
+		cal.Threads = append(cal.Threads, t)
+		done++
+	}
+	if done == 0 {
+		return nil, fmt.Errorf("%w: no thread count measured", ErrCalibration)
+	}
+	slices.Sort(cal.Threads)
+	sort.SliceStable(cal.Memory, func(i, j int) bool { return cal.Memory[i].Threads < cal.Memory[j].Threads })
+	cal.derive()
+	cal.ElapsedMs = float64(time.Since(start).Microseconds()) / 1000
+	return cal, nil
+}
+
+// derive fills ComputeGFLOPS and Slowdown from the raw timings.
+func (c *Calibration) derive() {
+	for i := range c.Shapes {
+		s := &c.Shapes[i]
+		mem := c.memFor(s.Threads)
+		ohd := mem.OverheadNs
+		memNs := float64(s.Bytes) / c.bandwidth(s.Threads, s.Bytes)
+		switch s.Category {
+		case CatPool, CatElemwise:
+			s.Slowdown = max(0.05, (s.Ns-ohd)/memNs)
+		default:
+			// At least 30% of the time is compute: the memory term is an
+			// upper-bound estimate and must not explain it all.
+			comp := max(s.Ns-ohd-memNs, 0.3*s.Ns)
+			s.ComputeGFLOPS = float64(s.Flops) / comp
+		}
+	}
+}
+
+// calRun is a prepared workload.
+type calRun struct {
+	shape        calShape
+	m, n, k      int
+	flops, bytes int64
+	run          func(pool *kernels.Pool)
+}
+
+func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
+	rng := uint32(12345)
+	fill := func(n int) []float32 {
+		b := make([]float32, n)
+		for i := range b {
+			rng = rng*1664525 + 1013904223
+			b[i] = float32(rng>>9)/float32(1<<23) - 0.5
+		}
+		return b
+	}
+	var out []calRun
+	for _, s := range shapes {
+		r := calRun{shape: s}
+		switch s.cat {
+		case CatConv, CatPointwise, CatDepthwise:
+			p := s.conv
+			w := fill(p.OutC * p.InC / p.Group * p.KH * p.KW)
+			c, err := kernels.NewConv2D(cfg, p, w, fill(p.OutC))
+			if err != nil {
+				return nil, fmt.Errorf("device: calibration shape %s: %w", s.name, err)
+			}
+			in := fill(p.InC * p.InH * p.InW)
+			o := make([]float32, p.OutC*p.OutH()*p.OutW())
+			ws := make([]float32, c.WorkspaceLen())
+			r.m, r.n, r.k = p.OutC/p.Group, p.OutH()*p.OutW(), p.InC/p.Group*p.KH*p.KW
+			r.flops = 2 * p.MACs()
+			r.bytes = 4 * int64(len(in)+len(w)+len(o))
+			r.run = func(pool *kernels.Pool) { c.Run(pool, 1, in, o, ws) }
+		case CatFC:
+			m, k, n := s.fcM, s.fcK, s.fcN
+			g := kernels.SelectGemmFor(cfg, m, n, k)
+			a, w, o := fill(m*k), fill(n*k), make([]float32, m*n)
+			r.m, r.n, r.k = m, n, k
+			r.flops = 2 * int64(m) * int64(n) * int64(k)
+			r.bytes = 4 * int64(len(a)+len(w)+len(o))
+			// As ops.Gemm runs a PyTorch Linear: B = Wᵀ (transB).
+			r.run = func(pool *kernels.Pool) { g.Sgemm(pool, false, true, m, n, k, 1, a, k, w, k, 0, o, n) }
+		case CatPool:
+			pk, err := kernels.NewPooling(cfg, s.pool)
+			if err != nil {
+				return nil, fmt.Errorf("device: calibration shape %s: %w", s.name, err)
+			}
+			in := fill(s.fcM * s.pool.In[0] * s.pool.In[1])
+			o := make([]float32, s.fcM*s.pool.Out[0]*s.pool.Out[1])
+			r.bytes = 4 * int64(len(in)+len(o))
+			r.run = func(pool *kernels.Pool) { pk.Run(pool, s.fcM, in, o, nil) }
+		case CatElemwise:
+			u := kernels.SelectUnary(cfg, kernels.UnaryRelu)
+			in, o := fill(s.n), make([]float32, s.n)
+			r.bytes = 8 * int64(s.n)
+			r.run = func(pool *kernels.Pool) { u.Run(pool, o, in, kernels.UnaryParams{}) }
+		}
+		out = append(out, r)
+	}
+	return out, nil
+}
+
+// timeIt runs fn once (cold), then repeatedly while the budget lasts
+// (at most 200 runs) and returns the median time of the warm runs in
+// nanoseconds, or the cold time when the budget allowed no second run.
+func timeIt(fn func(), budget time.Duration) float64 {
+	start := time.Now()
+	fn()
+	cold := float64(time.Since(start).Nanoseconds())
+	var ts []float64
+	for time.Since(start) < budget && len(ts) < 200 {
+		t0 := time.Now()
+		fn()
+		ts = append(ts, float64(time.Since(t0).Nanoseconds()))
+	}
+	if len(ts) == 0 {
+		return max(cold, 1)
+	}
+	slices.Sort(ts)
+	return max(ts[len(ts)/2], 1)
+}
+
+// measureMemory times a parallel copy of a cache-resident and of a large
+// buffer, and the cost of one tiny operator on the pool.
+func measureMemory(pool *kernels.Pool, threads int, cacheBytes, dramBytes int64, budget time.Duration) MemoryResult {
+	copyRate := func(bytes int64, b time.Duration) float64 {
+		n := int(bytes / 4)
+		src, dst := make([]float32, n), make([]float32, n)
+		for i := range src {
+			src[i] = float32(i)
+		}
+		ns := timeIt(func() {
+			pool.Parallel(threads, func(lo, hi int) {
+				a, z := lo*n/threads, hi*n/threads
+				copy(dst[a:z], src[a:z])
+			})
+		}, b)
+		return float64(2*int64(n)*4) / ns
+	}
+	r := MemoryResult{Threads: threads, CacheBytes: cacheBytes, DRAMBytes: dramBytes}
+	r.CacheGBs = copyRate(cacheBytes, budget/3)
+	r.DRAMGBs = copyRate(dramBytes, budget/2)
+	u := kernels.SelectUnary(kernels.Config{}, kernels.UnaryRelu)
+	tiny := make([]float32, 64)
+	r.OverheadNs = timeIt(func() {
+		u.Run(pool, tiny, tiny, kernels.UnaryParams{})
+		pool.Parallel(threads, func(lo, hi int) {})
+	}, budget/10)
+	return r
+}
+
+// memFor returns the memory result for the nearest measured thread count.
+func (c *Calibration) memFor(threads int) MemoryResult {
+	best := MemoryResult{CacheBytes: 256 << 10, CacheGBs: 10, DRAMBytes: 64 << 20, DRAMGBs: 5, OverheadNs: 1000}
+	bestD := math.MaxInt
+	for _, m := range c.Memory {
+		if d := abs(m.Threads - threads); d < bestD {
+			best, bestD = m, d
+		}
+	}
+	return best
+}
+
+// bandwidth interpolates the copy bandwidth (bytes/ns = GB/s) for a
+// working set of ws bytes at the thread count: the cache rate up to the
+// cache buffer size, the DRAM rate from the DRAM buffer size, log-linear
+// in between.
+func (c *Calibration) bandwidth(threads int, ws int64) float64 {
+	m := c.memFor(threads)
+	switch {
+	case ws <= m.CacheBytes || m.DRAMBytes <= m.CacheBytes:
+		return m.CacheGBs
+	case ws >= m.DRAMBytes:
+		return m.DRAMGBs
+	}
+	f := math.Log(float64(ws)/float64(m.CacheBytes)) / math.Log(float64(m.DRAMBytes)/float64(m.CacheBytes))
+	return math.Exp((1-f)*math.Log(m.CacheGBs) + f*math.Log(m.DRAMGBs))
+}
+
+func abs(x int) int {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+// PeakGFLOPS is the best measured convolution rate at the thread count
+// (nearest measured count), the figure budget explanations quote.
+func (c *Calibration) PeakGFLOPS(threads int) float64 {
+	t := c.nearestThreads(threads)
+	best := 0.0
+	for _, s := range c.Shapes {
+		if s.Threads == t && (s.Category == CatConv || s.Category == CatPointwise) {
+			best = max(best, s.GFLOPS)
+		}
+	}
+	return best
+}
+
+// nearestThreads returns the measured thread count closest to threads
+// (the largest for threads <= 0).
+func (c *Calibration) nearestThreads(threads int) int {
+	if len(c.Threads) == 0 {
+		return 1
+	}
+	if threads <= 0 {
+		return c.Threads[len(c.Threads)-1]
+	}
+	best := c.Threads[0]
+	for _, t := range c.Threads {
+		if abs(t-threads) < abs(best-threads) {
+			best = t
+		}
+	}
+	return best
+}

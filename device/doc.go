@@ -1,0 +1,128 @@
+// Package device finds out what machine edge runs on, measures what the
+// kernels achieve on it, predicts the latency of a model's layers and
+// turns the user's targets into a compression budget.
+//
+// # Probe
+//
+// Probe reads /proc, /sys and /etc below ProbeOptions.Root ("" or "/"
+// for the real host, a fake tree in tests and `edge probe --root`):
+//
+//   - CPU: /proc/cpuinfo (vendor, model, ARM implementer/part, feature
+//     flags), /sys/devices/system/cpu/online (logical cores),
+//     cpuN/topology (physical cores), cpuN/cpu_capacity and
+//     cpuN/cpufreq/{cpuinfo_max_freq,scaling_cur_freq,scaling_governor}
+//     (big.LITTLE clusters, frequency, governor), cpu0/cache/index*
+//     (L1d/L2/L3). On the real amd64 host klauspost/cpuid overrides
+//     vendor, model, features and caches. The cgroup CPU quota (v2
+//     cpu.max, v1 cpu.cfs_quota_us/cpu.cfs_period_us) caps CPU.Threads.
+//   - Memory: /proc/meminfo, and the cgroup found through
+//     /proc/self/cgroup: v2 memory.max and v1 memory.limit_in_bytes of the
+//     cgroup and its visible ancestors (a container sees its own cgroup
+//     as the root). The smallest of MemTotal and the limits is
+//     Memory.Limit, with its source named; EffectiveAvailable is
+//     min(MemAvailable, Limit − cgroup usage).
+//   - Board: device-tree model and compatible (/proc/device-tree or
+//     /sys/firmware/devicetree/base) and the cpuinfo Revision name a
+//     Raspberry Pi (revision code decoded by DecodeRPiRevision) or an
+//     NVIDIA Jetson (model string, else module part number in
+//     compatible); otherwise /sys/class/dmi/id/product_name, else
+//     "generic". periph.io's rpi/distro helpers read fixed paths of the
+//     running host and cannot take a root, so the parsing is done here.
+//   - Thermal: every /sys/class/thermal/thermal_zone*/{type,temp}, and the
+//     Raspberry Pi firmware throttling word (soc:firmware/get_throttled,
+//     or `vcgencmd get_throttled` on the real host): bits 0–3 now
+//     (under-voltage, frequency capped, throttled, soft temperature
+//     limit), bits 16–19 the same since boot.
+//
+// Every source ends in one of three outcomes recorded in
+// Profile.Sources: found, absent (with the reason) or failed (with the
+// error). A missing or broken file lowers what is known; it never fails
+// the probe. Zero numbers in a Profile mean "unknown".
+//
+// # Calibrate
+//
+// Calibrate runs the real kernels (kernels.NewConv2D, kernels.SelectGemmFor
+// with the Gemm operator's transposed-B layout, kernels.NewPooling, the
+// ReLU kernel) on shapes taken from real layers — large 3×3 convolutions
+// (K = 576…4608, N = 16…3136), small-K first layers (K = 9, 27), thin
+// and squeeze/expand 1×1 convolutions, a depthwise convolution, M = 1
+// fully connected layers (one cache-resident, one larger than L2), a
+// max pool and a ReLU pass — at each thread count (1..N; quick mode: 1
+// and N), plus a parallel copy of an L2-resident buffer and of a large
+// one (bandwidth) and a tiny operator on the pool (per-op overhead). Each
+// time is the median of warm runs within the time budget: about 2 s in
+// total, 0.5 s in quick mode. Results are cached as JSON in
+// $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU model,
+// board, edge version (debug.ReadBuildInfo, "devel" for a source build),
+// GEMM kernel, mode and thread counts; CalibrateOptions.Recalibrate
+// measures again.
+//
+// # Cost model (Predict)
+//
+// For a layer at t threads (a calibrated count; other counts interpolate
+// linearly between the neighbouring calibrated ones, and counts beyond
+// the largest use the largest):
+//
+//	time = overhead(t) + compute + memory
+//	memory  = bytes / BW(t, bytes)
+//	compute = 2·MACs / G(t, category, M, N, K)   (compute layers only)
+//
+// bytes are the layer's inputs, weights and outputs (4-byte floats).
+// BW(t, ws) is the measured copy bandwidth: the cache figure for working
+// sets up to the cache buffer, the large-buffer figure from its size on,
+// log-linear in between. Compute layers are viewed as GEMMs: Conv has
+// M = OutC/Group, N = OutH·OutW, K = InC/Group·KH·KW, repeated batch·Group
+// times; Gemm/MatMul has M = rows (batch), N = outputs, K = inputs.
+// Each calibrated shape s yields a compute rate
+//
+//	G_s = 2·MACs_s / max(T_s − overhead − bytes_s/BW, 0.3·T_s)
+//
+// and G for a layer is the inverse-squared-distance weighted geometric
+// mean of the G_s of the same category (3×3-style conv, pointwise,
+// depthwise, M < 8 fully connected; batched FC counts as pointwise) at
+// that thread count, distance measured in (log2 M, log2 N, log2 K). So a
+// layer with a calibrated shape is predicted at its measured time, and
+// other shapes borrow the rates of the most similar ones. Pooling and
+// elementwise layers take memory × slowdown, the slowdown being the
+// measured pool (or ReLU) time over a copy of the same bytes. Layers
+// with no bytes and no MACs cost the overhead only.
+//
+// # Budget
+//
+// DeriveBudget turns Targets (ParseTargets parses the CLI strings) into
+// a Budget of MACs, weight bytes, activation bytes and threads:
+//
+//   - LatencyMs: MACs ≤ (LatencyMs − fixed) × achieved GFLOPS / 2, where
+//     fixed is the predicted time of the layers compression cannot
+//     shrink (pooling, elementwise, overheads) and the achieved rate is
+//     the model's own predicted compute rate (its MACs over the predicted
+//     compute time of its compressible layers).
+//   - MemoryMB: weights ≤ MemoryMB − peak activations − runtime overhead
+//     (RuntimeOverheadBytes).
+//   - MACs: a fraction (0 < f ≤ 1) of the model's MACs or an absolute
+//     count ("300M", "1.2G").
+//   - Params: a fraction of the model's parameters or an absolute count.
+//   - Auto: weights + activations + overhead within half of the memory
+//     available to the process.
+//
+// The tightest target wins. A target below what any rank allocation can
+// reach is an error wrapping ErrImpossibleBudget that states the
+// smallest reachable value. The floor for MACs (and parameters) is the
+// cost of the model with every decomposable layer at rank 1, computed by
+// FloorOf:
+//
+//   - Conv with group 1 and kernel kh×kw (C input, N output channels,
+//     H×W output pixels) factorizes into a C→r kh×kw convolution and an
+//     r→N 1×1 convolution (the channel scheme): at r = 1 it costs
+//     C·kh·kw·H·W + N·H·W MACs and C·kh·kw + N weights.
+//   - Gemm/MatMul with K inputs and N outputs becomes K→r→N: at r = 1,
+//     (K + N) MACs per row and K + N weights.
+//   - Every other layer (grouped/depthwise conv, pooling, …) keeps its
+//     full cost.
+//
+// # Concurrency
+//
+// Probe, Predict, DeriveBudget and ParseTargets are pure apart from file
+// reads and safe for concurrent use. Calibrate uses the whole machine
+// while it runs; do not run two at once.
+package device

@@ -1,0 +1,253 @@
+package device
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/edgeml/edge/runtime"
+)
+
+// LayerCost is the predicted latency of one layer.
+type LayerCost struct {
+	Name     string `json:"name"`
+	OpType   string `json:"op_type"`
+	Category string `json:"category"`
+	MACs     int64  `json:"macs"`
+	Bytes    int64  `json:"bytes"` // inputs + weights + outputs
+	// The three terms of the model (see doc.go), in milliseconds.
+	ComputeMs  float64 `json:"compute_ms"`
+	MemoryMs   float64 `json:"memory_ms"`
+	OverheadMs float64 `json:"overhead_ms"`
+	Ms         float64 `json:"ms"`
+	// GFLOPS is the compute rate the model used; Basis names the nearest
+	// calibrated shape it was interpolated from.
+	GFLOPS float64 `json:"gflops,omitempty"`
+	Basis  string  `json:"basis,omitempty"`
+}
+
+// Prediction is the predicted latency of a model at a thread count.
+type Prediction struct {
+	Threads int         `json:"threads"`
+	Layers  []LayerCost `json:"layers"`
+	TotalMs float64     `json:"total_ms"`
+	MACs    int64       `json:"macs"`
+	// Note records approximations, e.g. a thread count beyond the
+	// calibrated ones.
+	Note string `json:"note,omitempty"`
+}
+
+// Category classifies a layer for the cost model: CatConv, CatPointwise,
+// CatDepthwise, CatFC, CatPool or CatElemwise.
+func Category(l runtime.Layer) string {
+	switch l.OpType {
+	case "Conv":
+		p := l.Conv
+		switch {
+		case p.InC <= 0:
+			return CatConv
+		case p.Group > 1 && p.Group == p.InC && p.Group == p.OutC:
+			return CatDepthwise
+		case p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0:
+			return CatPointwise
+		}
+		return CatConv
+	case "Gemm", "MatMul", "ConvTranspose":
+		return CatFC
+	case "MaxPool", "AveragePool", "GlobalAveragePool", "GlobalMaxPool", "LpPool", "GlobalLpPool":
+		return CatPool
+	}
+	return CatElemwise
+}
+
+// gemmDims returns the GEMM view (M, N, K per product, products per run)
+// of a compute layer.
+func gemmDims(l runtime.Layer, cat string) (m, n, k int, reps int64) {
+	p := l.Conv
+	batch := int64(1)
+	if len(l.Inputs) > 0 && len(l.Inputs[0]) > 0 && l.Inputs[0][0] > 0 {
+		batch = int64(l.Inputs[0][0])
+	}
+	switch cat {
+	case CatFC:
+		k, n = max(p.InC, 1), max(p.OutC, 1)
+		rows := int64(1)
+		if l.MACs > 0 {
+			rows = max(1, l.MACs/(int64(k)*int64(n)))
+		}
+		return int(rows), n, k, 1
+	case CatConv, CatPointwise, CatDepthwise:
+		if p.InC <= 0 || p.Group <= 0 || p.StrideH <= 0 || p.StrideW <= 0 {
+			return 0, 0, 0, 0
+		}
+		return p.OutC / p.Group, p.OutH() * p.OutW(), p.InC / p.Group * p.KH * p.KW, batch * int64(p.Group)
+	}
+	return 0, 0, 0, 0
+}
+
+func shapeElems(l runtime.Layer) int64 {
+	var e int64
+	for _, list := range [][]int64{sizes(l.Inputs), sizes(l.Outputs)} {
+		for _, v := range list {
+			e += v
+		}
+	}
+	return e
+}
+
+func sizes[S ~[]int](shapes []S) []int64 {
+	out := make([]int64, len(shapes))
+	for i, s := range shapes {
+		n := int64(1)
+		for _, d := range s {
+			if d > 0 {
+				n *= int64(d)
+			}
+		}
+		out[i] = n
+	}
+	return out
+}
+
+// Predict estimates the latency of layers (as (*runtime.Model).Layers
+// returns them) at the thread count from the calibration; threads <= 0
+// means the largest calibrated count. The model is described in doc.go.
+func Predict(layers []runtime.Layer, cal *Calibration, threads int) (*Prediction, error) {
+	if cal == nil || len(cal.Threads) == 0 || len(cal.Shapes) == 0 {
+		return nil, fmt.Errorf("device: prediction needs a calibration with measurements; run Calibrate first")
+	}
+	pr := &Prediction{Threads: threads}
+	if threads <= 0 {
+		pr.Threads = cal.Threads[len(cal.Threads)-1]
+	}
+	lo, hi, f := cal.bracket(pr.Threads)
+	if pr.Threads > cal.Threads[len(cal.Threads)-1] {
+		pr.Note = fmt.Sprintf("%d threads requested, calibrated up to %d: predicted as %d", pr.Threads, hi, hi)
+	}
+	for _, l := range layers {
+		a := cal.layerCost(l, lo)
+		if hi != lo {
+			b := cal.layerCost(l, hi)
+			a.ComputeMs = (1-f)*a.ComputeMs + f*b.ComputeMs
+			a.MemoryMs = (1-f)*a.MemoryMs + f*b.MemoryMs
+			a.OverheadMs = (1-f)*a.OverheadMs + f*b.OverheadMs
+			a.Ms = a.ComputeMs + a.MemoryMs + a.OverheadMs
+			if a.ComputeMs > 0 {
+				a.GFLOPS = 2 * float64(a.MACs) / (a.ComputeMs * 1e6)
+			}
+		}
+		pr.Layers = append(pr.Layers, a)
+		pr.TotalMs += a.Ms
+		pr.MACs += a.MACs
+	}
+	return pr, nil
+}
+
+// bracket returns the calibrated thread counts around t and the linear
+// interpolation weight of the upper one.
+func (c *Calibration) bracket(t int) (lo, hi int, f float64) {
+	ts := c.Threads
+	if t <= ts[0] {
+		return ts[0], ts[0], 0
+	}
+	if t >= ts[len(ts)-1] {
+		return ts[len(ts)-1], ts[len(ts)-1], 0
+	}
+	i := sort.SearchInts(ts, t)
+	if ts[i] == t {
+		return t, t, 0
+	}
+	lo, hi = ts[i-1], ts[i]
+	return lo, hi, float64(t-lo) / float64(hi-lo)
+}
+
+// layerCost predicts one layer at a calibrated thread count.
+func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
+	cat := Category(l)
+	lc := LayerCost{Name: l.Name, OpType: l.OpType, Category: cat, Bytes: 4 * shapeElems(l)}
+	mem := c.memFor(threads)
+	lc.OverheadMs = mem.OverheadNs / 1e6
+	bw := c.bandwidth(threads, lc.Bytes)
+	memNs := float64(lc.Bytes) / bw
+	m, n, k, reps := gemmDims(l, cat)
+	lc.MACs = l.MACs
+	if lc.MACs == 0 && reps > 0 {
+		lc.MACs = int64(m) * int64(n) * int64(k) * reps
+	}
+	if cat == CatFC && m >= 8 {
+		cat = CatPointwise // a batched FC is a plain GEMM
+	}
+	switch {
+	case reps > 0 && lc.MACs > 0:
+		g, basis := c.rate(cat, threads, m, n, k)
+		lc.GFLOPS, lc.Basis = g, basis
+		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
+		lc.MemoryMs = memNs / 1e6
+	case cat == CatPool || cat == CatElemwise:
+		if lc.Bytes == 0 {
+			break
+		}
+		s, basis := c.slowdown(cat, threads)
+		lc.Basis = basis
+		lc.MemoryMs = memNs * s / 1e6
+	}
+	lc.Ms = lc.ComputeMs + lc.MemoryMs + lc.OverheadMs
+	return lc
+}
+
+// rate interpolates the compute rate (GFLOPS) for an M×N×K product from
+// the calibrated shapes of the category at the thread count: inverse
+// squared-distance weights in (log2 M, log2 N, log2 K), averaged in log
+// space, so a calibrated shape reproduces its own rate.
+func (c *Calibration) rate(cat string, threads, m, n, k int) (float64, string) {
+	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.ComputeGFLOPS > 0 })
+	if len(cands) == 0 {
+		cands = c.shapesOf(threads, func(s ShapeResult) bool {
+			return (s.Category == CatConv || s.Category == CatPointwise) && s.ComputeGFLOPS > 0
+		})
+	}
+	if len(cands) == 0 {
+		return 1, "none"
+	}
+	lg := func(v int) float64 { return math.Log2(float64(max(v, 1))) }
+	var sw, sl float64
+	best, bestD := "", math.Inf(1)
+	for _, s := range cands {
+		d := sq(lg(s.M)-lg(m)) + sq(lg(s.N)-lg(n)) + sq(lg(s.K)-lg(k))
+		w := 1 / sq(d+0.01)
+		sw += w
+		sl += w * math.Log(s.ComputeGFLOPS)
+		if d < bestD {
+			best, bestD = s.Name, d
+		}
+	}
+	return math.Exp(sl / sw), best
+}
+
+// slowdown averages the calibrated pool/elemwise slowdown over a copy.
+func (c *Calibration) slowdown(cat string, threads int) (float64, string) {
+	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.Slowdown > 0 })
+	if len(cands) == 0 {
+		return 1, "copy"
+	}
+	var sl float64
+	var names []string
+	for _, s := range cands {
+		sl += math.Log(s.Slowdown)
+		names = append(names, s.Name)
+	}
+	return math.Exp(sl / float64(len(cands))), strings.Join(names, "+")
+}
+
+func (c *Calibration) shapesOf(threads int, keep func(ShapeResult) bool) []ShapeResult {
+	var out []ShapeResult
+	for _, s := range c.Shapes {
+		if s.Threads == threads && keep(s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+func sq(x float64) float64 { return x * x }
