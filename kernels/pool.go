@@ -1,6 +1,16 @@
 package kernels
 
-import "sync"
+import (
+	goruntime "runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// spinFor is how long an idle worker (and a caller waiting for workers)
+// polls before blocking. Inference runs operators back to back, so a
+// short spin saves the futex wake-up (tens of µs) on every parallel loop.
+const spinFor = 200 * time.Microsecond
 
 // Pool is a persistent set of worker goroutines that split loops over
 // output tiles. A Pool with one thread runs everything on the caller's
@@ -8,15 +18,21 @@ import "sync"
 // goroutine at a time per Pool; give each session its own Pool.
 type Pool struct {
 	threads int
-	work    chan poolTask
+	workers []*worker
 	wg      sync.WaitGroup
 	once    sync.Once
 }
 
-type poolTask struct {
-	fn     func(lo, hi int)
-	lo, hi int
-	done   *sync.WaitGroup
+// worker is one persistent goroutine with a single task slot.
+type worker struct {
+	seq      atomic.Uint64 // bumped by the caller when task is posted
+	done     atomic.Uint64 // set to seq by the worker when task is done
+	sleeping atomic.Bool
+	quit     atomic.Bool
+	wake     chan struct{} // buffered(1); a token wakes a parked worker
+	fn       func(lo, hi int)
+	lo, hi   int
+	_        [64]byte // keep workers on separate cache lines
 }
 
 // NewPool starts threads-1 workers (the caller is the last one).
@@ -26,20 +42,56 @@ func NewPool(threads int) *Pool {
 		threads = 1
 	}
 	p := &Pool{threads: threads}
-	if threads > 1 {
-		p.work = make(chan poolTask, threads)
-		for i := 0; i < threads-1; i++ {
-			p.wg.Add(1)
-			go func() {
-				defer p.wg.Done()
-				for t := range p.work {
-					t.fn(t.lo, t.hi)
-					t.done.Done()
-				}
-			}()
-		}
+	for i := 0; i < threads-1; i++ {
+		w := &worker{wake: make(chan struct{}, 1)}
+		p.workers = append(p.workers, w)
+		p.wg.Add(1)
+		go w.loop(&p.wg)
 	}
 	return p
+}
+
+func (w *worker) loop(wg *sync.WaitGroup) {
+	defer wg.Done()
+	var last uint64
+	for {
+		// Spin for a new task, then park.
+		deadline := time.Now().Add(spinFor)
+		for i := 0; w.seq.Load() == last; i++ {
+			if w.quit.Load() {
+				return
+			}
+			if i&255 == 255 {
+				if time.Now().After(deadline) {
+					w.sleeping.Store(true)
+					if w.seq.Load() == last && !w.quit.Load() {
+						<-w.wake
+					}
+					w.sleeping.Store(false)
+					deadline = time.Now().Add(spinFor)
+				} else {
+					goruntime.Gosched()
+				}
+			}
+		}
+		last = w.seq.Load()
+		w.fn(w.lo, w.hi)
+		w.fn = nil
+		w.done.Store(last)
+	}
+}
+
+// post hands a task to w.
+func (w *worker) post(fn func(lo, hi int), lo, hi int) uint64 {
+	w.fn, w.lo, w.hi = fn, lo, hi
+	s := w.seq.Add(1)
+	if w.sleeping.Load() {
+		select {
+		case w.wake <- struct{}{}:
+		default:
+		}
+	}
+	return s
 }
 
 // Threads is the number of goroutines that run a Parallel loop.
@@ -61,22 +113,40 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 		return
 	}
 	chunks := min(p.threads, n)
-	var done sync.WaitGroup
-	done.Add(chunks - 1)
+	var seqs [16]uint64
+	var seqSlice []uint64
+	if chunks-1 <= len(seqs) {
+		seqSlice = seqs[:chunks-1]
+	} else {
+		seqSlice = make([]uint64, chunks-1)
+	}
 	for c := 1; c < chunks; c++ {
-		p.work <- poolTask{fn: fn, lo: c * n / chunks, hi: (c + 1) * n / chunks, done: &done}
+		seqSlice[c-1] = p.workers[c-1].post(fn, c*n/chunks, (c+1)*n/chunks)
 	}
 	fn(0, n/chunks)
-	done.Wait()
+	for c := 1; c < chunks; c++ {
+		w := p.workers[c-1]
+		for i := 0; w.done.Load() != seqSlice[c-1]; i++ {
+			if i&63 == 63 {
+				goruntime.Gosched()
+			}
+		}
+	}
 }
 
 // Close stops the workers. The Pool must not be used afterwards.
 func (p *Pool) Close() {
-	if p == nil || p.work == nil {
+	if p == nil {
 		return
 	}
 	p.once.Do(func() {
-		close(p.work)
+		for _, w := range p.workers {
+			w.quit.Store(true)
+			select {
+			case w.wake <- struct{}{}:
+			default:
+			}
+		}
 		p.wg.Wait()
 	})
 }
