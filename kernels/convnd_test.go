@@ -206,3 +206,19 @@ func TestConvNDValidate(t *testing.T) {
 		t.Fatal("short bias accepted")
 	}
 }
+
+// A 1-D convolution: one input channel [1 2 3 4 5], one filter [1 0 −1]
+// with a zero pad on each side and a bias of 10.
+func ExampleNewConvND() {
+	p := ConvNDParams{InC: 1, OutC: 1, Group: 1, In: []int{5}, Kernel: []int{3}, Strides: []int{1},
+		Dilations: []int{1}, PadsBegin: []int{1}, PadsEnd: []int{1}}
+	c, err := NewConvND(Generic, p, []float32{1, 0, -1}, []float32{10})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out := make([]float32, 5)
+	c.Run(nil, 1, []float32{1, 2, 3, 4, 5}, out, make([]float32, c.WorkspaceLen()))
+	fmt.Println(c.OutShape(), out)
+	// Output: [5] [8 8 8 8 14]
+}

@@ -279,3 +279,33 @@ func TestPoolingNaN(t *testing.T) {
 		}
 	}
 }
+
+// 2×2 max pooling with stride 2 of a 4×4 plane, with the row-major
+// position of each maximum.
+func ExampleNewPooling() {
+	p := PoolParams{Kind: PoolMax, In: []int{4, 4}, Out: []int{2, 2}, Kernel: []int{2, 2}, Strides: []int{2, 2},
+		Dilations: []int{1, 1}, PadsBegin: []int{0, 0}, PadsEnd: []int{0, 0}}
+	k, err := NewPooling(Config{}, p)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	x := []float32{
+		1, 2, 0, 0,
+		3, 4, 0, 9,
+		5, 0, 1, 1,
+		0, 6, 1, 2,
+	}
+	y, idx := make([]float32, 4), make([]int64, 4)
+	k.Run(nil, 1, x, y, idx)
+	fmt.Println(y, idx)
+	// Output: [4 9 6 2] [5 7 13 15]
+}
+
+// The mean of each of two planes.
+func ExampleGlobalPool() {
+	out := make([]float32, 2)
+	GlobalPool(nil, PoolAvg, 2, 3, []float32{1, 2, 3, 10, 20, 30}, out)
+	fmt.Println(out)
+	// Output: [2 20]
+}
