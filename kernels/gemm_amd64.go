@@ -50,4 +50,7 @@ func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc,
 }
 
 // archDWKernels are the amd64 depthwise kernels, best first.
-var archDWKernels []*dwKernel
+var archDWKernels = []*dwKernel{
+	{name: "f32-dwconv-3x3s1-avx512", requires: AVX512, ok: is3x3s(1), row3: dwRow3x3s1AVX512},
+	{name: "f32-dwconv-3x3s2-avx512", requires: AVX512, ok: is3x3s(2), row3: dwRow3x3s2AVX512},
+}

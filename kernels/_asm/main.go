@@ -361,6 +361,149 @@ func genNEON(g *gen, name string) {
 	g.f("")
 }
 
+// genDW writes the AVX-512 depthwise 3×3 interior-row kernels:
+//
+//	out[i] = bias + Σ_{ky,kx} w[3ky+kx]·r_ky[i·s+kx]   for i < n
+//
+// s1 keeps four 16-wide accumulators in flight; s2 deinterleaves even
+// and odd inputs with VPERMT2PS. The last n%16 outputs use the masks the
+// caller computes (see dwRow3x3s1AVX512 in kernels/dwconv_amd64.go).
+func genDW(g *gen) {
+	// Common prologue: weights in Z1..Z9, bias in Z10.
+	pro := func(name, sig string, args int) {
+		g.f("// func %s(%s)", name, sig)
+		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", name, args)
+		g.f("\tMOVQ out+0(FP), DI")
+		g.f("\tMOVQ r0+8(FP), SI")
+		g.f("\tMOVQ r1+16(FP), DX")
+		g.f("\tMOVQ r2+24(FP), R8")
+		g.f("\tMOVQ w+32(FP), AX")
+		for t := 0; t < 9; t++ {
+			g.f("\tVBROADCASTSS %d(AX), Z%d", 4*t, t+1)
+		}
+		g.f("\tVBROADCASTSS bias+40(FP), Z10")
+		g.f("\tMOVQ n+48(FP), CX")
+	}
+	rows := []string{"SI", "DX", "R8"}
+	// ---- stride 1
+	pro("dwconv3x3s1AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, tail uint64", 64)
+	g.f("\tMOVQ tail+56(FP), R9")
+	g.f("\tKMOVW R9, K1")
+	g.f("\tCMPQ CX, $64")
+	g.f("\tJLT s1one")
+	g.f("s1four:")
+	for v := 0; v < 4; v++ {
+		g.f("\tVMOVAPS Z10, Z%d", 11+v)
+	}
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			for v := 0; v < 4; v++ {
+				g.f("\tVFMADD231PS %d(%s), Z%d, Z%d", 64*v+4*kx, rows[ky], 1+3*ky+kx, 11+v)
+			}
+		}
+	}
+	for v := 0; v < 4; v++ {
+		g.f("\tVMOVUPS Z%d, %d(DI)", 11+v, 64*v)
+	}
+	for _, r := range append(rows, "DI") {
+		g.f("\tADDQ $256, %s", r)
+	}
+	g.f("\tSUBQ $64, CX")
+	g.f("\tCMPQ CX, $64")
+	g.f("\tJGE s1four")
+	g.f("s1one:")
+	g.f("\tCMPQ CX, $16")
+	g.f("\tJLT s1tail")
+	g.f("\tVMOVAPS Z10, Z11")
+	g.f("\tVXORPS Z12, Z12, Z12")
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			acc := 11 + (3*ky+kx)%2
+			g.f("\tVFMADD231PS %d(%s), Z%d, Z%d", 4*kx, rows[ky], 1+3*ky+kx, acc)
+		}
+	}
+	g.f("\tVADDPS Z12, Z11, Z11")
+	g.f("\tVMOVUPS Z11, (DI)")
+	for _, r := range append(rows, "DI") {
+		g.f("\tADDQ $64, %s", r)
+	}
+	g.f("\tSUBQ $16, CX")
+	g.f("\tJMP s1one")
+	g.f("s1tail:")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ s1done")
+	g.f("\tVMOVAPS Z10, Z11")
+	for ky := 0; ky < 3; ky++ {
+		for kx := 0; kx < 3; kx++ {
+			g.f("\tVMOVUPS.Z %d(%s), K1, Z12", 4*kx, rows[ky])
+			g.f("\tVFMADD231PS Z12, Z%d, Z11", 1+3*ky+kx)
+		}
+	}
+	g.f("\tVMOVUPS Z11, K1, (DI)")
+	g.f("s1done:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+	// ---- stride 2
+	pro("dwconv3x3s2AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, idx *int32, tail *uint16", 72)
+	g.f("\tMOVQ idx+56(FP), R9")
+	g.f("\tVMOVDQU32 (R9), Z20")   // even indices 0,2,...,30
+	g.f("\tVMOVDQU32 64(R9), Z21") // odd indices 1,3,...,31
+	g.f("\tMOVQ tail+64(FP), R9")
+	// Tail masks: K1,K2 for the 32 inputs at +0; K3,K4 for those at +2; K5 output.
+	for i := 0; i < 5; i++ {
+		g.f("\tKMOVW %d(R9), K%d", 2*i, i+1)
+	}
+	g.f("s2one:")
+	g.f("\tCMPQ CX, $16")
+	g.f("\tJLT s2tail")
+	g.f("\tVMOVAPS Z10, Z11")
+	g.f("\tVXORPS Z12, Z12, Z12")
+	for ky := 0; ky < 3; ky++ {
+		r := rows[ky]
+		g.f("\tVMOVUPS (%s), Z13", r)
+		g.f("\tVMOVAPS Z13, Z14")
+		g.f("\tVPERMT2PS 64(%s), Z20, Z13", r) // evens: r[2i]
+		g.f("\tVPERMT2PS 64(%s), Z21, Z14", r) // odds: r[2i+1]
+		g.f("\tVMOVUPS 8(%s), Z15", r)
+		g.f("\tVPERMT2PS 72(%s), Z20, Z15", r) // r[2i+2]
+		g.f("\tVFMADD231PS Z13, Z%d, Z11", 1+3*ky)
+		g.f("\tVFMADD231PS Z14, Z%d, Z12", 2+3*ky)
+		g.f("\tVFMADD231PS Z15, Z%d, Z11", 3+3*ky)
+	}
+	g.f("\tVADDPS Z12, Z11, Z11")
+	g.f("\tVMOVUPS Z11, (DI)")
+	for _, r := range rows {
+		g.f("\tADDQ $128, %s", r)
+	}
+	g.f("\tADDQ $64, DI")
+	g.f("\tSUBQ $16, CX")
+	g.f("\tJMP s2one")
+	g.f("s2tail:")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ s2done")
+	g.f("\tVMOVAPS Z10, Z11")
+	for ky := 0; ky < 3; ky++ {
+		r := rows[ky]
+		g.f("\tVMOVUPS.Z (%s), K1, Z13", r)
+		g.f("\tVMOVUPS.Z 64(%s), K2, Z16", r)
+		g.f("\tVMOVAPS Z13, Z14")
+		g.f("\tVPERMT2PS Z16, Z20, Z13")
+		g.f("\tVPERMT2PS Z16, Z21, Z14")
+		g.f("\tVMOVUPS.Z 8(%s), K3, Z15", r)
+		g.f("\tVMOVUPS.Z 72(%s), K4, Z16", r)
+		g.f("\tVPERMT2PS Z16, Z20, Z15")
+		g.f("\tVFMADD231PS Z13, Z%d, Z11", 1+3*ky)
+		g.f("\tVFMADD231PS Z14, Z%d, Z11", 2+3*ky)
+		g.f("\tVFMADD231PS Z15, Z%d, Z11", 3+3*ky)
+	}
+	g.f("\tVMOVUPS Z11, K5, (DI)")
+	g.f("s2done:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -370,6 +513,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genPackGather(&a5)
+	genDW(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
 	n.b.WriteString(header)
