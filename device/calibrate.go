@@ -83,7 +83,7 @@ type ShapeResult struct {
 	K     int   `json:"k,omitempty"`
 	Flops int64 `json:"flops"` // 2·MACs
 	Bytes int64 `json:"bytes"` // input + weights + output bytes
-	// Ns is the median time of one run; GFLOPS = Flops/Ns.
+	// Ns is the lower-quartile time of one run; GFLOPS = Flops/Ns.
 	Ns     float64 `json:"ns"`
 	GFLOPS float64 `json:"gflops"`
 	// ComputeGFLOPS is the compute rate left after taking away the
@@ -386,8 +386,10 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 }
 
 // timeIt runs fn once (cold), then repeatedly while the budget lasts
-// (at most 200 runs) and returns the median time of the warm runs in
-// nanoseconds, or the cold time when the budget allowed no second run.
+// (at most 200 runs) and returns the lower quartile of the warm runs in
+// nanoseconds (robust against the preemptions of a shared machine, close
+// to the median on a quiet one), or the cold time when the budget
+// allowed no second run.
 func timeIt(fn func(), budget time.Duration) float64 {
 	start := time.Now()
 	fn()
@@ -402,7 +404,7 @@ func timeIt(fn func(), budget time.Duration) float64 {
 		return max(cold, 1)
 	}
 	slices.Sort(ts)
-	return max(ts[len(ts)/2], 1)
+	return max(ts[len(ts)/4], 1)
 }
 
 // measureMemory times a parallel copy of a cache-resident and of a large

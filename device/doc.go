@@ -50,7 +50,7 @@
 // max pool and a ReLU pass — at each thread count (1..N; quick mode: 1
 // and N), plus a parallel copy of an L2-resident buffer and of a large
 // one (bandwidth) and a tiny operator on the pool (per-op overhead). Each
-// time is the median of warm runs within the time budget: about 2 s in
+// time is the lower quartile of the warm runs within the time budget: about 2 s in
 // total, 0.5 s in quick mode. Results are cached as JSON in
 // $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU model,
 // board, edge version (debug.ReadBuildInfo, "devel" for a source build),

@@ -215,7 +215,10 @@ func (c *Calibration) rate(cat string, threads, m, n, k int) (float64, string) {
 	best, bestD := "", math.Inf(1)
 	for _, s := range cands {
 		d := sq(lg(s.M)-lg(m)) + sq(lg(s.N)-lg(n)) + sq(lg(s.K)-lg(k))
-		w := 1 / sq(d+0.01)
+		if d == 0 {
+			return s.ComputeGFLOPS, s.Name
+		}
+		w := 1 / sq(d)
 		sw += w
 		sl += w * math.Log(s.ComputeGFLOPS)
 		if d < bestD {

@@ -1,0 +1,53 @@
+package device_test
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/edgeml/edge/device"
+	"github.com/edgeml/edge/device/devicetest"
+	"github.com/edgeml/edge/runtime"
+)
+
+func ExampleParseTargets() {
+	t, err := device.ParseTargets(device.TargetFlags{LatencyMs: "20ms", MACs: "300M", Params: "50%"})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("latency %g ms, MACs %d, params fraction %g\n", t.LatencyMs, t.MACs, t.ParamsFraction)
+	_, err = device.ParseTargets(device.TargetFlags{MACs: "lots"})
+	fmt.Println(err)
+	// Output:
+	// latency 20 ms, MACs 300000000, params fraction 0.5
+	// device: macs target "lots" is neither a fraction (0.5, 50%) nor a count (300M, 1.2G, 450000)
+}
+
+func ExampleDeriveBudget() {
+	// A synthetic calibration: 19 GFLOPS on one thread, 20 GB/s.
+	cal := devicetest.Calibration(19, 20, 0, 1)
+	layers := []runtime.Layer{
+		convLayer("conv1", 64, 56, 64, 3, 1, 1),
+		convLayer("conv2", 128, 28, 128, 3, 1, 1),
+	}
+	pred, _ := device.Predict(layers, cal, 1)
+	cost := device.CostOf(runtime.Info{MACs: pred.MACs, Params: 221_376, WeightBytes: 4 * 221_376,
+		PeakActivationBytes: 1 << 20}, layers, pred)
+	b, err := device.DeriveBudget(cost, device.Targets{LatencyMs: 10}, nil, cal)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, line := range b.Explanation {
+		fmt.Println(line)
+	}
+	_, err = device.DeriveBudget(cost, device.Targets{MACs: 1_000_000}, nil, cal)
+	fmt.Println(errors.Is(err, device.ErrImpossibleBudget), err)
+	// Output:
+	// model: 231 M MACs, 221 k params (0.84 MB weights), 1.00 MB peak activations
+	// floor (every decomposable layer at rank 1): 3.01 M MACs, 2.11 k params
+	// predicted 24.52 ms at 1 thread: 24.34 ms compute at 19.0 GFLOPS achieved on its layers, 0.18 ms memory, pooling and per-op overhead
+	// latency 10 ms − 0.18 ms fixed = 9.82 ms × 19.0 GFLOPS ⇒ ≤ 93.3 M MACs
+	// budget: ≤ 93.3 M MACs (40.3% of the model), ≤ 221 k params (0.84 MB), binding target: latency
+	// true device: impossible budget: macs target 1.00 M MACs is below the smallest reachable 3.01 M MACs (every decomposable layer at rank 1, the rest unchanged); relax the target
+}
