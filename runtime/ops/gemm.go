@@ -6,8 +6,12 @@ import (
 )
 
 // Gemm: Y = alpha·op(A)·op(B) + beta·C with C unidirectionally
-// broadcast to M×N (scalar, [N], [1,N], [M,1], [M,N]), through the GEMM
-// kernel chosen at plan time, with an optional fused Relu/Clip epilogue.
+// broadcast to M×N (scalar, [N], [1,N], [M,1], [M,N]), with an optional
+// fused Relu/Clip epilogue. With a constant B and no transA (a fully
+// connected layer) the weights are packed once at plan time into a
+// kernels.Dense, alpha and beta·C folded in; otherwise the GEMM kernel
+// chosen at plan time runs with a row/column bias epilogue, or after
+// filling Y with beta·C for a full C.
 
 func init() {
 	Register(Registration{OpType: "Gemm", MinOpset: 7, New: newGemm})
@@ -25,6 +29,13 @@ type gemmOp struct {
 	hasC    bool
 	cm, cn  int // C's dimensions as broadcast rows × columns (1 or M, 1 or N)
 	kernel  *kernels.GemmKernel
+	// dense is the packed fully connected layer used when B is a
+	// constant, A is not transposed and beta·C is absent or a constant
+	// per-column bias; it then does the whole operator.
+	dense *kernels.Dense
+	// bias is beta·C expanded to a row (N) or column (M) vector when C is
+	// a constant that broadcasts that way.
+	bias []float32
 }
 
 func newGemm(n *ir.Node, opset int) (Op, error) {
@@ -66,14 +77,6 @@ func (g *gemmOp) FuseActivation(a kernels.Activation) bool {
 
 // MACs is the multiply-accumulate count of one run.
 func (g *gemmOp) MACs() int64 { return int64(g.m) * int64(g.n) * int64(g.k) }
-
-// KernelName names the GEMM kernel.
-func (g *gemmOp) KernelName() string {
-	if g.kernel == nil {
-		return ""
-	}
-	return g.kernel.Name
-}
 
 func (g *gemmOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := g.node
@@ -120,9 +123,54 @@ func (g *gemmOp) Plan(env *Env, in []Value) ([]Value, error) {
 			return nil, nodeErrf(n, "C has shape %v, which does not broadcast to %d×%d", cs, m, nn)
 		}
 	}
-	g.kernel = kernels.SelectGemm(env.Kernels)
+	g.kernel = kernels.SelectGemmFor(env.Kernels, max(m, 1), max(nn, 1), max(ka, 1))
+	useC := g.hasC && g.beta != 0
+	if useC && in[2].Const != nil && (g.cm == 1 || g.cn == 1) {
+		g.bias = g.biasVector(in[2].Const.F32)
+	}
+	rowBias := useC && g.cm != 1 && g.cn == 1
+	if in[1].Const != nil && !g.transA && ka > 0 && nn > 0 && (!useC || (g.bias != nil && !rowBias)) {
+		// W (N×K) = alpha·op(B)ᵀ.
+		b := in[1].Const.F32
+		w := make([]float32, nn*ka)
+		for j := 0; j < nn; j++ {
+			for l := 0; l < ka; l++ {
+				if g.transB {
+					w[j*ka+l] = g.alpha * b[j*ka+l]
+				} else {
+					w[j*ka+l] = g.alpha * b[l*nn+j]
+				}
+			}
+		}
+		var bias []float32
+		if useC {
+			bias = g.bias
+		}
+		d, err := kernels.NewDense(env.Kernels, ka, nn, m, w, bias, g.act)
+		if err != nil {
+			return nil, nodeErrf(n, "%v", err)
+		}
+		g.dense = d
+	}
 	g.planned = true
 	return []Value{{DType: ir.Float32, Shape: ir.Shape{m, nn}}}, nil
+}
+
+// biasVector returns beta·C expanded to N elements (C broadcast along
+// rows) or M elements (C a column, M > 1).
+func (g *gemmOp) biasVector(c []float32) []float32 {
+	size, stride := g.n, 1
+	if g.cm != 1 {
+		size = g.m
+	}
+	if len(c) == 1 {
+		stride = 0
+	}
+	v := make([]float32, size)
+	for i := range v {
+		v[i] = g.beta * c[i*stride]
+	}
+	return v
 }
 
 func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
@@ -137,30 +185,38 @@ func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if len(a) != m*k || len(b) != k*n || len(y) != m*n {
 		return nodeErrf(g.node, "run: operand sizes %d, %d, %d differ from the planned %d×%d·%d×%d", len(a), len(b), len(y), m, k, k, n)
 	}
+	pool := ctxPool(ctx)
+	if g.dense != nil {
+		g.dense.Run(pool, m, a, y)
+		return nil
+	}
+	ep := kernels.Epilogue{Act: g.act}
 	var beta float32
 	if g.hasC && presentT(in, 2) && g.beta != 0 {
 		c := in[2].F32
 		if len(c) != g.cm*g.cn {
 			return nodeErrf(g.node, "run: C has %d elements, planned %d×%d", len(c), g.cm, g.cn)
 		}
-		for i := 0; i < m; i++ {
-			row := y[i*n : (i+1)*n]
-			ci := 0
-			if g.cm != 1 {
-				ci = i * g.cn
+		switch {
+		case g.cm == 1 || g.cn == 1:
+			bias := g.bias
+			if bias == nil {
+				bias = g.biasVector(c)
 			}
-			if g.cn == 1 {
-				v := g.beta * c[ci]
-				for j := range row {
-					row[j] = v
-				}
+			if g.cm != 1 {
+				ep.RowBias = bias
 			} else {
-				for j, v := range c[ci : ci+n] {
+				ep.ColBias = bias
+			}
+		default:
+			for i := 0; i < m; i++ {
+				row, src := y[i*n:(i+1)*n], c[i*n:(i+1)*n]
+				for j, v := range src {
 					row[j] = g.beta * v
 				}
 			}
+			beta = 1
 		}
-		beta = 1
 	}
 	lda, ldb := k, n
 	if g.transA {
@@ -169,14 +225,17 @@ func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if g.transB {
 		ldb = k
 	}
-	if k == 0 {
-		// An empty product: Y is beta·C (or zero).
-		if beta == 0 {
-			clear(y)
-		}
-	} else {
-		g.kernel.Sgemm(ctxPool(ctx), g.transA, g.transB, m, n, k, g.alpha, a, max(lda, 1), b, max(ldb, 1), beta, y, max(n, 1))
-	}
-	g.act.ApplySlice(y)
+	g.kernel.SgemmEpilogue(pool, g.transA, g.transB, m, n, k, g.alpha, a, max(lda, 1), b, max(ldb, 1), beta, y, max(n, 1), ep)
 	return nil
+}
+
+// KernelName names the GEMM kernel (the packed dense kernel when used).
+func (g *gemmOp) KernelName() string {
+	switch {
+	case g.dense != nil:
+		return g.dense.Kernel()
+	case g.kernel != nil:
+		return g.kernel.Name
+	}
+	return ""
 }

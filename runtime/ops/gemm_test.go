@@ -55,7 +55,10 @@ func TestGemm(t *testing.T) {
 						if ci%2 == 1 {
 							act = relu
 						}
-						outs, op, err := h2Exec(h3MakeNode("Gemm", len(in), 1, attrs), 13, in, []bool{false, ci%3 == 0, true}, act)
+						// B and C constant or not: the packed dense path, the
+						// GEMM with a bias epilogue and the filled-C path.
+						konst := []bool{false, ci%2 == 0, ci%3 != 1}
+						outs, op, err := h2Exec(h3MakeNode("Gemm", len(in), 1, attrs), 13, in, konst, act)
 						if err != nil {
 							t.Fatal(err)
 						}
@@ -98,7 +101,7 @@ func TestGemm(t *testing.T) {
 						if op.(Coster).MACs() != m*n*k {
 							t.Errorf("MACs %d", op.(Coster).MACs())
 						}
-						if !strings.HasPrefix(op.(Kerneler).KernelName(), "f32-gemm") {
+						if name := op.(Kerneler).KernelName(); !strings.HasPrefix(name, "f32-gemm") && !strings.HasPrefix(name, "f32-dense") {
 							t.Errorf("kernel %q", op.(Kerneler).KernelName())
 						}
 					})
@@ -132,6 +135,40 @@ func TestGemmErrors(t *testing.T) {
 			h3MustErr(t, err, tc.name)
 			if !strings.Contains(err.Error(), `(Gemm)`) || !strings.Contains(err.Error(), tc.want) {
 				t.Errorf("error %q lacks the op or %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestGemmPaths checks which implementation each operand pattern gets.
+func TestGemmPaths(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, b := h3Rand(rng, ir.Float32, ir.Shape{3, 4}), h3Rand(rng, ir.Float32, ir.Shape{5, 4})
+	cases := []struct {
+		name  string
+		c     *ir.Tensor
+		konst []bool
+		dense bool
+	}{
+		{"const B, no C", nil, []bool{false, true}, true},
+		{"const B, const [N] C", h3Rand(rng, ir.Float32, ir.Shape{5}), []bool{false, true, true}, true},
+		{"const B, const scalar C", h3Rand(rng, ir.Float32, ir.Shape{}), []bool{false, true, true}, true},
+		{"const B, dynamic C", h3Rand(rng, ir.Float32, ir.Shape{5}), []bool{false, true, false}, false},
+		{"const B, [M,1] C", h3Rand(rng, ir.Float32, ir.Shape{3, 1}), []bool{false, true, true}, false},
+		{"dynamic B", nil, []bool{false, false}, false},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			in := []*ir.Tensor{a, b}
+			if tc.c != nil {
+				in = append(in, tc.c)
+			}
+			_, op, err := h2Exec(h3MakeNode("Gemm", len(in), 1, map[string]*ir.Attr{"transB": aInt(1)}), 13, in, tc.konst, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := strings.HasPrefix(op.(Kerneler).KernelName(), "f32-dense"); got != tc.dense {
+				t.Errorf("kernel %q, want dense = %v", op.(Kerneler).KernelName(), tc.dense)
 			}
 		})
 	}

@@ -8,7 +8,8 @@ import (
 // MatMul: numpy.matmul semantics. A 1-D A is a row vector and a 1-D B a
 // column vector (the added dimension is removed from the result); leading
 // batch dimensions broadcast. When B has no batch dimensions the batch of
-// A is folded into the rows of one GEMM.
+// A is folded into the rows of one GEMM, and a constant B is packed once
+// at plan time (kernels.Dense).
 
 func init() {
 	Register(Registration{OpType: "MatMul", MinOpset: 1, New: newMatMul})
@@ -25,6 +26,7 @@ type matMulOp struct {
 	bBatch  []int
 	fold    bool // B has a single matrix: one GEMM of (batch·m)×k by k×n
 	kernel  *kernels.GemmKernel
+	dense   *kernels.Dense // fold with a constant B: packed once at plan time
 }
 
 func newMatMul(n *ir.Node, opset int) (Op, error) {
@@ -39,12 +41,15 @@ func (o *matMulOp) MACs() int64 {
 	return int64(o.batch.Size()) * int64(o.m) * int64(o.n) * int64(o.k)
 }
 
-// KernelName names the GEMM kernel.
+// KernelName names the GEMM kernel (the packed dense kernel when used).
 func (o *matMulOp) KernelName() string {
-	if o.kernel == nil {
-		return ""
+	switch {
+	case o.dense != nil:
+		return o.dense.Kernel()
+	case o.kernel != nil:
+		return o.kernel.Name
 	}
-	return o.kernel.Name
+	return ""
 }
 
 func (o *matMulOp) Plan(env *Env, in []Value) ([]Value, error) {
@@ -118,7 +123,21 @@ func (o *matMulOp) Plan(env *Env, in []Value) ([]Value, error) {
 	if err := sizeOK(n, out); err != nil {
 		return nil, err
 	}
-	o.kernel = kernels.SelectGemm(env.Kernels)
+	o.kernel = kernels.SelectGemmFor(env.Kernels, max(o.m, 1), max(o.n, 1), max(o.k, 1))
+	if o.fold && in[1].Const != nil && o.k > 0 && o.n > 0 {
+		b := in[1].Const.F32
+		w := make([]float32, o.n*o.k) // Bᵀ
+		for l := 0; l < o.k; l++ {
+			for j := 0; j < o.n; j++ {
+				w[j*o.k+l] = b[l*o.n+j]
+			}
+		}
+		d, err := kernels.NewDense(env.Kernels, o.k, o.n, max(o.batch.Size()*o.m, 1), w, nil, kernels.Activation{})
+		if err != nil {
+			return nil, nodeErrf(n, "%v", err)
+		}
+		o.dense = d
+	}
 	o.planned = true
 	return []Value{{DType: ir.Float32, Shape: out}}, nil
 }
@@ -148,7 +167,11 @@ func (o *matMulOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		if len(a) != nb*m*k || len(b) != k*n {
 			return nodeErrf(o.node, "run: A has %d and B %d elements, planned %d and %d", len(a), len(b), nb*m*k, k*n)
 		}
-		o.kernel.Sgemm(pool, false, false, nb*m, n, k, 1, a, k, b, n, 0, y, n)
+		if o.dense != nil {
+			o.dense.Run(pool, nb*m, a, y)
+		} else {
+			o.kernel.Sgemm(pool, false, false, nb*m, n, k, 1, a, k, b, n, 0, y, n)
+		}
 		return nil
 	}
 	idx := make([]int, len(o.batch))

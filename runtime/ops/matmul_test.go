@@ -31,9 +31,17 @@ func TestMatMul(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%v×%v", tc.a, tc.b), func(t *testing.T) {
 			a, b := h3Rand(rng, ir.Float32, tc.a), h3Rand(rng, ir.Float32, tc.b)
-			outs, op, err := h2Exec(h3MakeNode("MatMul", 2, 1, nil), 13, []*ir.Tensor{a, b}, []bool{false, true}, nil)
-			if err != nil {
-				t.Fatal(err)
+			var outs []*ir.Tensor
+			var op Op
+			for _, konst := range []bool{true, false} { // packed constant B, and not
+				o, p, err := h2Exec(h3MakeNode("MatMul", 2, 1, nil), 13, []*ir.Tensor{a, b}, []bool{false, konst}, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if outs != nil {
+					h2Check(t, o[0], outs[0].Shape, h2F64(outs[0].F32), 1e-5, 1e-5)
+				}
+				outs, op = o, p
 			}
 			// Reference: promote 1-D operands, broadcast batch dimensions.
 			a2, b2 := tc.a, tc.b
@@ -115,4 +123,12 @@ func TestMatMulErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+func h2F64(v []float32) []float64 {
+	out := make([]float64, len(v))
+	for i, x := range v {
+		out[i] = float64(x)
+	}
+	return out
 }
