@@ -63,29 +63,35 @@
 // linearly between the neighbouring calibrated ones, and counts beyond
 // the largest use the largest):
 //
-//	time = overhead(t) + compute + memory
+//	time    = overhead(t) + max(compute, memory)      (roofline)
+//	compute = 2·MACs / G(t, category, M, N, K)        (compute layers)
 //	memory  = bytes / BW(t, bytes)
-//	compute = 2·MACs / G(t, category, M, N, K)   (compute layers only)
 //
 // bytes are the layer's inputs, weights and outputs (4-byte floats).
 // BW(t, ws) is the measured copy bandwidth: the cache figure for working
 // sets up to the cache buffer, the large-buffer figure from its size on,
-// log-linear in between. Compute layers are viewed as GEMMs: Conv has
-// M = OutC/Group, N = OutH·OutW, K = InC/Group·KH·KW, repeated batch·Group
-// times; Gemm/MatMul has M = rows (batch), N = outputs, K = inputs.
-// Each calibrated shape s yields a compute rate
+// log-linear in between. overhead(t) is the time of a tiny convolution
+// (setup, packing, dispatch to the pool). Compute layers are viewed as
+// GEMMs: Conv has M = OutC/Group, N = OutH·OutW, K = InC/Group·KH·KW,
+// repeated batch·Group times; Gemm/MatMul has M = rows (batch),
+// N = outputs, K = inputs. Each calibrated shape s yields its achieved
+// rate
 //
-//	G_s = 2·MACs_s / max(T_s − overhead − bytes_s/BW, 0.3·T_s)
+//	G_s = 2·MACs_s / (T_s − overhead)
 //
 // and G for a layer is the inverse-squared-distance weighted geometric
 // mean of the G_s of the same category (3×3-style conv, pointwise,
 // depthwise, M < 8 fully connected; batched FC counts as pointwise) at
-// that thread count, distance measured in (log2 M, log2 N, log2 K). So a
-// layer with a calibrated shape is predicted at its measured time, and
-// other shapes borrow the rates of the most similar ones. Pooling and
-// elementwise layers take memory × slowdown, the slowdown being the
-// measured pool (or ReLU) time over a copy of the same bytes. Layers
-// with no bytes and no MACs cost the overhead only.
+// that thread count, distance measured in (log2 M, log2 N, log2 K). A
+// layer with a calibrated shape is thus predicted at its measured time,
+// and other shapes borrow the rates of the most similar ones (which
+// already include their packing and memory traffic; the memory term
+// takes over only when a layer moves more bytes than it computes, e.g.
+// large fully connected layers). Pooling and elementwise layers cost
+// overhead + memory × slowdown, the slowdown being the measured pool (or
+// ReLU) time over a copy of the same bytes. Layers with no bytes and no
+// MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
+// (what memory adds beyond compute) and OverheadMs, which sum to Ms.
 //
 // # Budget
 //

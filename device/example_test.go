@@ -24,11 +24,13 @@ func ExampleParseTargets() {
 }
 
 func ExampleDeriveBudget() {
-	// A synthetic calibration: 19 GFLOPS on one thread, 20 GB/s.
-	cal := devicetest.Calibration(19, 20, 0, 1)
+	// A synthetic calibration: 19 GFLOPS on one thread, 20 GB/s, 2 µs
+	// per operator, pooling at half the copy speed.
+	cal := devicetest.Calibration(19, 20, 2000, 1)
 	layers := []runtime.Layer{
 		convLayer("conv1", 64, 56, 64, 3, 1, 1),
 		convLayer("conv2", 128, 28, 128, 3, 1, 1),
+		poolLayer("pool", 128, 28),
 	}
 	pred, _ := device.Predict(layers, cal, 1)
 	cost := device.CostOf(runtime.Info{MACs: pred.MACs, Params: 221_376, WeightBytes: 4 * 221_376,
@@ -46,8 +48,8 @@ func ExampleDeriveBudget() {
 	// Output:
 	// model: 231 M MACs, 221 k params (0.84 MB weights), 1.00 MB peak activations
 	// floor (every decomposable layer at rank 1): 3.01 M MACs, 2.11 k params
-	// predicted 24.52 ms at 1 thread: 24.34 ms compute at 19.0 GFLOPS achieved on its layers, 0.18 ms memory, pooling and per-op overhead
-	// latency 10 ms − 0.18 ms fixed = 9.82 ms × 19.0 GFLOPS ⇒ ≤ 93.3 M MACs
-	// budget: ≤ 93.3 M MACs (40.3% of the model), ≤ 221 k params (0.84 MB), binding target: latency
+	// predicted 24.39 ms at 1 thread: 24.34 ms compute at 19.0 GFLOPS achieved on its layers, 0.06 ms memory, pooling and per-op overhead
+	// latency 10 ms − 0.06 ms fixed = 9.94 ms × 19.0 GFLOPS ⇒ ≤ 94.5 M MACs
+	// budget: ≤ 94.5 M MACs (40.9% of the model), ≤ 221 k params (0.84 MB), binding target: latency
 	// true device: impossible budget: macs target 1.00 M MACs is below the smallest reachable 3.01 M MACs (every decomposable layer at rank 1, the rest unchanged); relax the target
 }

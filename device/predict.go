@@ -16,7 +16,9 @@ type LayerCost struct {
 	Category string `json:"category"`
 	MACs     int64  `json:"macs"`
 	Bytes    int64  `json:"bytes"` // inputs + weights + outputs
-	// The three terms of the model (see doc.go), in milliseconds.
+	// The three terms of the model (see doc.go), in milliseconds:
+	// MemoryMs is, for compute layers, only the part of the memory time
+	// that exceeds the compute time (roofline).
 	ComputeMs  float64 `json:"compute_ms"`
 	MemoryMs   float64 `json:"memory_ms"`
 	OverheadMs float64 `json:"overhead_ms"`
@@ -180,10 +182,12 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 	}
 	switch {
 	case reps > 0 && lc.MACs > 0:
+		// Roofline: the slower of compute at the achieved rate and
+		// moving the bytes; MemoryMs is what memory adds beyond compute.
 		g, basis := c.rate(cat, threads, m, n, k)
 		lc.GFLOPS, lc.Basis = g, basis
 		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
-		lc.MemoryMs = memNs / 1e6
+		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
 	case cat == CatPool || cat == CatElemwise:
 		if lc.Bytes == 0 {
 			break
