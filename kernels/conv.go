@@ -55,6 +55,7 @@ type convAlgo uint8
 const (
 	convPointwise convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
 	convIGEMM                     // implicit GEMM: B panels packed from the image
+	convWide                      // stride 1: implicit GEMM on a padded copy, wide output grid
 	convDepthwise                 // direct depthwise kernel
 )
 
@@ -108,6 +109,9 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
+	} else if p.StrideH == 1 && p.StrideW == 1 {
+		c.algo = convWide
+		c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
 	} else {
 		c.algo = convIGEMM
 		c.name = fmt.Sprintf("f32-conv%dx%d-igemm/%s", p.KH, p.KW, c.gemm.Name)
@@ -127,17 +131,86 @@ func (c *Conv2D) Params() ConvParams { return c.p }
 // "f32-conv3x3-igemm/f32-gemm-6x64-avx512" or "f32-dwconv-3x3s1-avx512".
 func (c *Conv2D) Kernel() string { return c.name }
 
-// WorkspaceLen is the scratch length (float32 elements) Run needs: zero,
-// as packing memory is per worker and internal.
-func (c *Conv2D) WorkspaceLen() int { return 0 }
+// WorkspaceLen is the scratch length (float32 elements) Run needs. The
+// stride-1 implicit GEMM needs a padded copy of one group's input and its
+// output on the wide grid; the other paths need none (packing memory is
+// per worker and internal).
+func (c *Conv2D) WorkspaceLen() int {
+	if c.algo != convWide {
+		return 0
+	}
+	padLen, wideLen := c.wideLens()
+	return padLen + wideLen
+}
+
+// wideGeom is the padded geometry of the stride-1 wide-grid path: padded
+// input planes of hp×wp (plus slack) and an output grid of OutH×wp whose
+// columns ox ≥ OutW are discarded.
+func (c *Conv2D) wideGeom() (hp, wp, slack int) {
+	p := c.p
+	return p.InH + p.PadTop + p.PadBottom, p.InW + p.PadLeft + p.PadRight, p.DilW*(p.KW-1) + 16
+}
+
+func (c *Conv2D) wideLens() (padLen, wideLen int) {
+	p := c.p
+	hp, wp, slack := c.wideGeom()
+	return (p.InC/p.Group)*hp*wp + slack, (p.OutC / p.Group) * p.OutH() * wp
+}
+
+// runWide convolves one group's image with stride 1: the input is copied
+// into zero-padded planes, where every im2col row (c, ky, kx) is one
+// contiguous run, so B panels are packed by plain copies; the GEMM writes
+// the OutH×wp wide grid, and the valid OutW columns are copied out.
+func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *gemmSrc, m, k int) {
+	p := c.p
+	hp, wp, _ := c.wideGeom()
+	padLen, wideLen := c.wideLens()
+	pad, wide := ws[:padLen], ws[padLen:padLen+wideLen]
+	cg := p.InC / p.Group
+	clear(pad)
+	for ch := 0; ch < cg; ch++ {
+		for y := 0; y < p.InH; y++ {
+			copy(pad[ch*hp*wp+(y+p.PadTop)*wp+p.PadLeft:], gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
+		}
+	}
+	oh, ow := p.OutH(), p.OutW()
+	nWide := oh * wp
+	nr := c.gemm.NR
+	taps := p.KH * p.KW
+	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
+		for rr := 0; rr < kc; rr++ {
+			r := k0 + rr
+			ch, t := r/taps, r%taps
+			off := ch*hp*wp + (t/p.KW)*p.DilH*wp + (t%p.KW)*p.DilW + j0
+			row := pad[off : off+nc]
+			q := 0
+			for ; q+nr <= nc; q += nr {
+				copy(dst[q*kc+rr*nr:q*kc+rr*nr+nr], row[q:q+nr])
+			}
+			if q < nc {
+				d := dst[q*kc+rr*nr : q*kc+rr*nr+nr]
+				n := copy(d, row[q:])
+				clear(d[n:])
+			}
+		}
+		return dst
+	}
+	c.gemm.run(pool, c.blk, m, nWide, k, src, false, wide, nWide, ep)
+	for i := 0; i < m; i++ {
+		for y := 0; y < oh; y++ {
+			copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wp:i*nWide+y*wp+ow])
+		}
+	}
+}
 
 // Run convolves batch images: in is batch×InC×InH×InW, out is
-// batch×OutC×OutH×OutW; ws (WorkspaceLen() elements) may be nil.
+// batch×OutC×OutH×OutW; ws has at least WorkspaceLen() elements (nil
+// when that is zero).
 func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 	p := c.p
 	hw := p.OutH() * p.OutW()
 	inSize := p.InC * p.InH * p.InW
-	if len(in) < batch*inSize || len(out) < batch*p.OutC*hw {
+	if len(in) < batch*inSize || len(out) < batch*p.OutC*hw || len(ws) < c.WorkspaceLen() {
 		panic("kernels: Conv2D.Run buffers too short")
 	}
 	if c.algo == convDepthwise {
@@ -156,6 +229,14 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				alignM:     c.gemm.MR,
 				prepackedA: true,
 			}
+			ep := Epilogue{Act: p.Act}
+			if c.bias != nil {
+				ep.RowBias = c.bias[g*m : (g+1)*m]
+			}
+			if c.algo == convWide {
+				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k)
+				continue
+			}
 			if c.algo == convPointwise {
 				nr := c.gemm.NR
 				src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
@@ -164,10 +245,6 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				}
 			} else {
 				src.packB = c.im2colPacker(gimg)
-			}
-			ep := Epilogue{Act: p.Act}
-			if c.bias != nil {
-				ep.RowBias = c.bias[g*m : (g+1)*m]
 			}
 			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}

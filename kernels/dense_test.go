@@ -104,7 +104,8 @@ func ExampleNewConv2D() {
 		panic(err)
 	}
 	out := make([]float32, 9)
-	conv.Run(nil, 1, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, out, nil)
+	ws := make([]float32, conv.WorkspaceLen())
+	conv.Run(nil, 1, []float32{1, 2, 3, 4, 5, 6, 7, 8, 9}, out, ws)
 	fmt.Println(out)
 	// Output: [0 0 1 2 3 4 5 6 7]
 }
