@@ -40,6 +40,7 @@ func newProblem(fs []*factor, macsTotal, paramsTotal, bm, bp int64) *problem {
 type alloc struct {
 	rank  []int
 	dense []bool
+	keep  [][]int // kept component indices per factor; nil: the first rank
 }
 
 func (p *problem) cost(a alloc) (macs, params int64) {
@@ -231,22 +232,6 @@ func (p *problem) promote(a alloc) alloc {
 		}
 		a.dense[best] = true
 	}
-}
-
-// masksOf is the 0/1 mask vector of an allocation (dense layers: all
-// kmax masks on).
-func (p *problem) masksOf(a alloc) []float64 {
-	m := make([]float64, p.n)
-	for i, f := range p.factors {
-		k := a.rank[i]
-		if a.dense[i] {
-			k = f.kmax
-		}
-		for j := 0; j < k; j++ {
-			m[f.off+j] = 1
-		}
-	}
-	return m
 }
 
 // linear returns the MAC and params cost vectors of the masks.

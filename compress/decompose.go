@@ -150,17 +150,65 @@ func costsOf(l *wlayer, sc Scheme) (mac, par int64) {
 	return c*kw*int64(p.InH)*ow + n*kh*oh*ow, c*kw + kh*n
 }
 
+// svdOf computes the thin SVD of the rows×cols matrix m in float64
+// through the eigen-decomposition of its smaller Gram matrix (A·Aᵀ or
+// AᵀA), which is much faster than a bidiagonalizing SVD for the wide
+// matrices of convolution weights and accurate for every singular value
+// above ~1e-7 of the largest (smaller ones are set to zero).
 func svdOf(rows, cols int, m []float64) (s []float64, u, v *mat.Dense, err error) {
-	var svd mat.SVD
-	if !svd.Factorize(mat.NewDense(rows, cols, m), mat.SVDThin) {
-		return nil, nil, nil, fmt.Errorf("compress: SVD did not converge")
+	a := mat.NewDense(rows, cols, m)
+	small := min(rows, cols)
+	var g mat.SymDense
+	if rows <= cols {
+		g.SymOuterK(1, a)
+	} else {
+		g.SymOuterK(1, a.T())
 	}
-	s = svd.Values(nil)
-	u, v = &mat.Dense{}, &mat.Dense{}
-	svd.UTo(u)
-	svd.VTo(v)
-	return s, u, v, nil
+	var eig mat.EigenSym
+	if !eig.Factorize(&g, true) {
+		return nil, nil, nil, fmt.Errorf("compress: eigen-decomposition did not converge")
+	}
+	vals := eig.Values(nil) // ascending
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs)
+	s = make([]float64, small)
+	q := mat.NewDense(small, small, nil) // eigenvectors, descending order
+	for i := 0; i < small; i++ {
+		j := small - 1 - i
+		s[i] = math.Sqrt(math.Max(vals[j], 0))
+		for r := 0; r < small; r++ {
+			q.Set(r, i, vecs.At(r, j))
+		}
+	}
+	tol := s[0] * 1e-7
+	var other mat.Dense // the other side: Aᵀq/s or A·q/s
+	if rows <= cols {
+		other.Mul(a.T(), q)
+	} else {
+		other.Mul(a, q)
+	}
+	for i := 0; i < small; i++ {
+		if s[i] <= tol {
+			s[i] = 0
+			for r := 0; r < other.RawMatrix().Rows; r++ {
+				other.Set(r, i, 0)
+			}
+			continue
+		}
+		for r := 0; r < other.RawMatrix().Rows; r++ {
+			other.Set(r, i, other.At(r, i)/s[i])
+		}
+	}
+	if rows <= cols {
+		return s, q, &other, nil
+	}
+	return s, &other, q, nil
 }
+
+// spatialLimit bounds the smaller side of the spatial scheme's matrix
+// that SchemeAuto considers: the eigen-decomposition grows as n³ and
+// takes minutes beyond ~1000 in pure Go.
+const spatialLimit = 768
 
 // decompose factorizes one layer with the given scheme. useMACs selects
 // the MAC cost (else the weight count) as the limit of useful ranks.
@@ -176,9 +224,12 @@ func decompose(l *wlayer, sc Scheme, useMACs bool) (*factor, error) {
 		if err != nil {
 			return nil, err
 		}
-		b, err := decompose(l, SchemeSpatial, useMACs)
-		if err != nil {
-			return nil, err
+		var b *factor
+		if p := l.p; min(p.InC*p.KW, p.KH*p.OutC) <= spatialLimit {
+			b, err = decompose(l, SchemeSpatial, useMACs)
+			if err != nil {
+				return nil, err
+			}
 		}
 		switch {
 		case a == nil:

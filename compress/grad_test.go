@@ -52,9 +52,9 @@ func synthGraph(seed uint64) *ir.Graph {
 	init("fc", randTensor(r, 0.3, 5, 10))
 	init("fcb", randTensor(r, 0.1, 5))
 	g.Nodes = []*ir.Node{
-		node("Pad", "pad", []string{"input", "pads"}, "p", nil),        // 1×8×8
-		conv("c1", "p", "w1", "b1", "a1", 3, 1, 1),                         // 6×8×8
-		node("Relu", "r1", []string{"a1"}, "h1", nil),                      //
+		node("Pad", "pad", []string{"input", "pads"}, "p", nil), // 1×8×8
+		conv("c1", "p", "w1", "b1", "a1", 3, 1, 1),              // 6×8×8
+		node("Relu", "r1", []string{"a1"}, "h1", nil),           //
 		node("MaxPool", "mp", []string{"h1"}, "m1", map[string]*ir.Attr{ // 6×3×3 (ceil)
 			"kernel_shape": {Type: ir.AttrInts, Ints: []int64{3, 3}},
 			"strides":      {Type: ir.AttrInts, Ints: []int64{3, 3}},
@@ -151,6 +151,91 @@ func TestWeightGradientFiniteDifference(t *testing.T) {
 				if d := math.Abs(fd - float64(gsum[li][j])); d > 2e-3+0.02*math.Abs(fd) {
 					t.Errorf("batch %d layer %d (%s) weight %d: gradient %.6f, finite difference %.6f", batch, li, nt.layers[li].node.Name, j, gsum[li][j], fd)
 				}
+			}
+		}
+	}
+}
+
+func TestSVDReconstructs(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, sz := range [][2]int{{5, 9}, {9, 5}, {6, 6}, {1, 4}} {
+		rows, cols := sz[0], sz[1]
+		m := make([]float64, rows*cols)
+		for i := range m {
+			m[i] = r.NormFloat64()
+		}
+		s, u, v, err := svdOf(rows, cols, append([]float64(nil), m...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 1; i < len(s); i++ {
+			if s[i] > s[i-1] {
+				t.Fatalf("%v: singular values not descending: %v", sz, s)
+			}
+		}
+		for i := 0; i < rows; i++ {
+			for j := 0; j < cols; j++ {
+				var acc float64
+				for k := range s {
+					acc += u.At(i, k) * s[k] * v.At(j, k)
+				}
+				if math.Abs(acc-m[i*cols+j]) > 1e-9 {
+					t.Fatalf("%v: reconstruction (%d,%d) = %v, want %v", sz, i, j, acc, m[i*cols+j])
+				}
+			}
+		}
+	}
+}
+
+func TestConvForwardMatchesKernels(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 3))
+	cases := []kernels.ConvParams{
+		{InC: 3, InH: 9, InW: 7, OutC: 5, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Group: 1},
+		{InC: 4, InH: 8, InW: 11, OutC: 6, KH: 3, KW: 2, StrideH: 2, StrideW: 3, DilH: 1, DilW: 2, PadTop: 0, PadLeft: 2, PadBottom: 1, PadRight: 0, Group: 1},
+		{InC: 8, InH: 2, InW: 2, OutC: 7, KH: 1, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, Group: 1},
+		{InC: 2, InH: 5, InW: 5, OutC: 3, KH: 5, KW: 1, StrideH: 1, StrideW: 1, DilH: 2, DilW: 1, PadTop: 3, PadBottom: 4, Group: 1},
+	}
+	pool := kernels.NewPool(2)
+	defer pool.Close()
+	for ci, p := range cases {
+		for _, batch := range []int{1, 5, 40} {
+			w := randTensor(r, 1, p.OutC*p.InC*p.KH*p.KW).F32
+			b := randTensor(r, 1, p.OutC).F32
+			x := randTensor(r, 1, batch*p.InC*p.InH*p.InW).F32
+			ref, err := kernels.NewConv2D(kernels.Generic, p, w, b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := make([]float32, batch*p.OutC*p.OutH()*p.OutW())
+			ref.Run(nil, batch, x, want, make([]float32, ref.WorkspaceLen()))
+			op, err := newConvOp(kernels.Config{}, batch, p, b, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := make([]float32, len(want))
+			op.forward(pool, [][]float32{x, w}, got)
+			for i := range got {
+				if math.Abs(float64(got[i]-want[i])) > 1e-4*(1+math.Abs(float64(want[i]))) {
+					t.Fatalf("case %d batch %d: out[%d] = %v, want %v", ci, batch, i, got[i], want[i])
+				}
+			}
+			// Adjoint check: <conv(x), g> = <x, dX(g)> for the linear part.
+			g := randTensor(r, 1, len(want)).F32
+			dx := make([]float32, len(x))
+			op.backward(pool, 0, [][]float32{x, w}, got, g, dx)
+			var lhs, rhs float64
+			for i := range got {
+				v := float64(got[i])
+				if b != nil {
+					v -= float64(b[(i/(p.OutH()*p.OutW()))%p.OutC])
+				}
+				lhs += v * float64(g[i])
+			}
+			for i := range x {
+				rhs += float64(x[i]) * float64(dx[i])
+			}
+			if math.Abs(lhs-rhs) > 1e-3*(1+math.Abs(lhs)) {
+				t.Fatalf("case %d batch %d: adjoint mismatch %v vs %v", ci, batch, lhs, rhs)
 			}
 		}
 	}

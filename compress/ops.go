@@ -64,31 +64,63 @@ func (c *convOp) cols() (kk, hw int) {
 	return c.p.InC * c.p.KH * c.p.KW, c.p.OutH() * c.p.OutW()
 }
 
+// chunk returns how many images one GEMM covers: enough that the GEMM
+// has at least 512 columns (deep layers have tiny spatial sizes).
+func (c *convOp) chunk() int {
+	_, hw := c.cols()
+	return max(1, min(c.batch, (512+hw-1)/hw))
+}
+
+// chunks runs fn over image ranges [lo, hi) of chunk() images: in
+// parallel (each call with a nil GEMM pool) when there are enough chunks,
+// else one after the other with the pool handed to the GEMMs.
+func (c *convOp) chunks(pool *kernels.Pool, fn func(gp *kernels.Pool, worker, lo, hi int)) {
+	cb := c.chunk()
+	nc := (c.batch + cb - 1) / cb
+	if nc >= pool.Threads() && pool.Threads() > 1 {
+		pool.Parallel(pool.Threads(), func(wlo, whi int) {
+			for w := wlo; w < whi; w++ {
+				for ch := w; ch < nc; ch += pool.Threads() {
+					fn(nil, w, ch*cb, min(c.batch, (ch+1)*cb))
+				}
+			}
+		})
+		return
+	}
+	for ch := 0; ch < nc; ch++ {
+		fn(pool, 0, ch*cb, min(c.batch, (ch+1)*cb))
+	}
+}
+
 func (c *convOp) forward(pool *kernels.Pool, in [][]float32, out []float32) {
 	x, w := in[0], in[1]
 	kk, hw := c.cols()
 	isz := c.p.InC * c.p.InH * c.p.InW
 	osz := c.p.OutC * hw
-	oneByOne := c.p.KH == 1 && c.p.KW == 1 && c.p.StrideH == 1 && c.p.StrideW == 1 &&
-		c.p.PadTop == 0 && c.p.PadLeft == 0 && c.p.PadBottom == 0 && c.p.PadRight == 0
-	pool.Parallel(c.batch, func(lo, hi int) {
-		var col []float32
-		if !oneByOne {
-			col = make([]float32, kk*hw)
+	cb := c.chunk()
+	bufs := make([][2][]float32, pool.Threads())
+	c.chunks(pool, func(gp *kernels.Pool, wk, lo, hi int) {
+		cols := (hi - lo) * hw
+		if bufs[wk][0] == nil {
+			bufs[wk] = [2][]float32{make([]float32, kk*cb*hw), make([]float32, c.p.OutC*cb*hw)}
 		}
+		col, y := bufs[wk][0][:kk*cols], bufs[wk][1][:c.p.OutC*cols]
 		for n := lo; n < hi; n++ {
-			img := x[n*isz : (n+1)*isz]
-			src := img
-			if !oneByOne {
-				im2col(c.p, img, col)
-				src = col
-			}
+			im2col(c.p, x[n*isz:(n+1)*isz], col, cols, (n-lo)*hw)
+		}
+		if hi-lo == 1 {
+			y = out[lo*osz : (lo+1)*osz]
+		}
+		c.gemm.Sgemm(gp, false, false, c.p.OutC, cols, kk, 1, w, kk, col, cols, 0, y, cols)
+		for n := lo; n < hi; n++ {
 			dst := out[n*osz : (n+1)*osz]
-			c.gemm.Sgemm(nil, false, false, c.p.OutC, hw, kk, 1, w, kk, src, hw, 0, dst, hw)
-			if c.bias != nil {
-				for k := 0; k < c.p.OutC; k++ {
+			for k := 0; k < c.p.OutC; k++ {
+				o := dst[k*hw : (k+1)*hw]
+				if hi-lo > 1 {
+					copy(o, y[k*cols+(n-lo)*hw:])
+				}
+				if c.bias != nil {
 					b := c.bias[k]
-					o := dst[k*hw : (k+1)*hw]
 					for i := range o {
 						o[i] += b
 					}
@@ -98,97 +130,175 @@ func (c *convOp) forward(pool *kernels.Pool, in [][]float32, out []float32) {
 	})
 }
 
+// gather copies gY of images [lo, hi) into an N × ((hi−lo)·hw) matrix.
+func (c *convOp) gather(gout []float32, lo, hi int, g []float32) {
+	_, hw := c.cols()
+	osz := c.p.OutC * hw
+	cols := (hi - lo) * hw
+	for n := lo; n < hi; n++ {
+		src := gout[n*osz:]
+		for k := 0; k < c.p.OutC; k++ {
+			copy(g[k*cols+(n-lo)*hw:k*cols+(n-lo+1)*hw], src[k*hw:(k+1)*hw])
+		}
+	}
+}
+
 func (c *convOp) backward(pool *kernels.Pool, i int, in [][]float32, _ []float32, gout, gin []float32) {
 	x, w := in[0], in[1]
 	kk, hw := c.cols()
+	n := c.p.OutC
 	isz := c.p.InC * c.p.InH * c.p.InW
-	osz := c.p.OutC * hw
-	switch i {
-	case 0: // dX = col2im(Wᵀ·gY)
-		pool.Parallel(c.batch, func(lo, hi int) {
-			col := make([]float32, kk*hw)
-			for n := lo; n < hi; n++ {
-				c.gemm.Sgemm(nil, true, false, kk, hw, c.p.OutC, 1, w, kk, gout[n*osz:(n+1)*osz], hw, 0, col, hw)
-				dx := gin[n*isz : (n+1)*isz]
+	cb := c.chunk()
+	threads := pool.Threads()
+	bufs := make([][2][]float32, threads)
+	acc := make([][]float32, threads)
+	var wt []float32
+	if i == 0 {
+		wt = transpose(w, n, kk) // kk × N: avoids a transposed GEMM operand
+	}
+	c.chunks(pool, func(gp *kernels.Pool, wk, lo, hi int) {
+		cols := (hi - lo) * hw
+		if bufs[wk][0] == nil {
+			bufs[wk] = [2][]float32{make([]float32, kk*cb*hw), make([]float32, n*cb*hw)}
+		}
+		col, g := bufs[wk][0][:kk*cols], bufs[wk][1][:n*cols]
+		switch i {
+		case 0: // dX = col2im(Wᵀ·gY)
+			c.gather(gout, lo, hi, g)
+			c.gemm.Sgemm(gp, false, false, kk, cols, n, 1, wt, n, g, cols, 0, col, cols)
+			for m := lo; m < hi; m++ {
+				dx := gin[m*isz : (m+1)*isz]
 				clear(dx)
-				col2im(c.p, col, dx)
+				col2im(c.p, col, cols, (m-lo)*hw, dx)
 			}
-		})
-	case 1: // dW = Σ_n gY_n · col_nᵀ
-		threads := min(pool.Threads(), c.batch)
-		parts := make([][]float32, threads)
-		pool.Parallel(threads, func(lo, hi int) {
-			col := make([]float32, kk*hw)
-			for t := lo; t < hi; t++ {
-				acc := make([]float32, c.p.OutC*kk)
-				for n := t * c.batch / threads; n < (t+1)*c.batch/threads; n++ {
-					im2col(c.p, x[n*isz:(n+1)*isz], col)
-					c.gemm.Sgemm(nil, false, true, c.p.OutC, kk, hw, 1, gout[n*osz:(n+1)*osz], hw, col, hw, 1, acc, kk)
-				}
-				parts[t] = acc
+		case 1: // dWᵀ += col · gYᵀ (kk × N), both operands untransposed
+			c.gatherT(gout, lo, hi, g)
+			for m := lo; m < hi; m++ {
+				im2col(c.p, x[m*isz:(m+1)*isz], col, cols, (m-lo)*hw)
 			}
-		})
-		copy(gin, parts[0])
-		for _, p := range parts[1:] {
-			for j, v := range p {
-				gin[j] += v
+			if acc[wk] == nil {
+				acc[wk] = make([]float32, kk*n)
 			}
+			c.gemm.Sgemm(gp, false, false, kk, n, cols, 1, col, cols, g, n, 1, acc[wk], n)
 		}
-	}
-}
-
-// im2col writes the (InC·KH·KW) × (OutH·OutW) patch matrix of one image.
-func im2col(p kernels.ConvParams, img []float32, col []float32) {
-	oh, ow := p.OutH(), p.OutW()
-	i := 0
-	for ch := 0; ch < p.InC; ch++ {
-		plane := img[ch*p.InH*p.InW:]
-		for ky := 0; ky < p.KH; ky++ {
-			for kx := 0; kx < p.KW; kx++ {
-				for y := 0; y < oh; y++ {
-					iy := y*p.StrideH - p.PadTop + ky*p.DilH
-					if iy < 0 || iy >= p.InH {
-						clear(col[i : i+ow])
-						i += ow
-						continue
-					}
-					row := plane[iy*p.InW:]
-					for x := 0; x < ow; x++ {
-						ix := x*p.StrideW - p.PadLeft + kx*p.DilW
-						if ix >= 0 && ix < p.InW {
-							col[i] = row[ix]
-						} else {
-							col[i] = 0
-						}
-						i++
-					}
+	})
+	if i == 1 {
+		clear(gin)
+		for _, a := range acc {
+			if a == nil {
+				continue
+			}
+			for r := 0; r < kk; r++ {
+				for o := 0; o < n; o++ {
+					gin[o*kk+r] += a[r*n+o]
 				}
 			}
 		}
 	}
 }
 
-// col2im adds the patch matrix col back into img (the adjoint of im2col).
-func col2im(p kernels.ConvParams, col []float32, img []float32) {
+// gatherT copies gY of images [lo, hi) into a ((hi−lo)·hw) × N matrix.
+func (c *convOp) gatherT(gout []float32, lo, hi int, g []float32) {
+	_, hw := c.cols()
+	n := c.p.OutC
+	osz := n * hw
+	for m := lo; m < hi; m++ {
+		src := gout[m*osz:]
+		base := (m - lo) * hw
+		for k := 0; k < n; k++ {
+			s := src[k*hw : (k+1)*hw]
+			for p, v := range s {
+				g[(base+p)*n+k] = v
+			}
+		}
+	}
+}
+
+// im2col writes the (InC·KH·KW) × (OutH·OutW) patch matrix of one image
+// into col, whose rows are ld apart, starting at column off.
+func im2col(p kernels.ConvParams, img []float32, col []float32, ld, off int) {
 	oh, ow := p.OutH(), p.OutW()
-	i := 0
+	r := 0
 	for ch := 0; ch < p.InC; ch++ {
 		plane := img[ch*p.InH*p.InW:]
 		for ky := 0; ky < p.KH; ky++ {
 			for kx := 0; kx < p.KW; kx++ {
+				dst := col[r*ld+off : r*ld+off+oh*ow]
+				r++
+				// Valid output columns: 0 <= x*sW - pL + kx*dW < InW.
+				x0, x1 := validRange(ow, p.StrideW, kx*p.DilW-p.PadLeft, p.InW)
+				for y := 0; y < oh; y++ {
+					d := dst[y*ow : (y+1)*ow]
+					iy := y*p.StrideH - p.PadTop + ky*p.DilH
+					if iy < 0 || iy >= p.InH || x0 >= x1 {
+						clear(d)
+						continue
+					}
+					row := plane[iy*p.InW : (iy+1)*p.InW]
+					clear(d[:x0])
+					clear(d[x1:])
+					base := kx*p.DilW - p.PadLeft
+					if p.StrideW == 1 {
+						copy(d[x0:x1], row[x0+base:x1+base])
+					} else {
+						for x := x0; x < x1; x++ {
+							d[x] = row[x*p.StrideW+base]
+						}
+					}
+				}
+			}
+		}
+	}
+}
+
+// validRange returns [x0, x1): the outputs x in [0, n) with
+// 0 <= x*s + base < limit.
+func validRange(n, s, base, limit int) (int, int) {
+	x0 := 0
+	if base < 0 {
+		x0 = (-base + s - 1) / s
+	}
+	x1 := n
+	if last := (limit - 1 - base); last < 0 {
+		x1 = 0
+	} else {
+		x1 = min(n, last/s+1)
+	}
+	if x0 > x1 {
+		x0 = x1
+	}
+	return x0, x1
+}
+
+// col2im adds a patch matrix (rows ld apart, from column off) back into
+// img: the adjoint of im2col.
+func col2im(p kernels.ConvParams, col []float32, ld, off int, img []float32) {
+	oh, ow := p.OutH(), p.OutW()
+	r := 0
+	for ch := 0; ch < p.InC; ch++ {
+		plane := img[ch*p.InH*p.InW:]
+		for ky := 0; ky < p.KH; ky++ {
+			for kx := 0; kx < p.KW; kx++ {
+				src := col[r*ld+off : r*ld+off+oh*ow]
+				r++
+				x0, x1 := validRange(ow, p.StrideW, kx*p.DilW-p.PadLeft, p.InW)
+				base := kx*p.DilW - p.PadLeft
 				for y := 0; y < oh; y++ {
 					iy := y*p.StrideH - p.PadTop + ky*p.DilH
 					if iy < 0 || iy >= p.InH {
-						i += ow
 						continue
 					}
-					row := plane[iy*p.InW:]
-					for x := 0; x < ow; x++ {
-						ix := x*p.StrideW - p.PadLeft + kx*p.DilW
-						if ix >= 0 && ix < p.InW {
-							row[ix] += col[i]
+					row := plane[iy*p.InW : (iy+1)*p.InW]
+					s := src[y*ow : (y+1)*ow]
+					if p.StrideW == 1 {
+						dst := row[x0+base : x1+base]
+						for x, v := range s[x0:x1] {
+							dst[x] += v
 						}
-						i++
+					} else {
+						for x := x0; x < x1; x++ {
+							row[x*p.StrideW+base] += s[x]
+						}
 					}
 				}
 			}

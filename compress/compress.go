@@ -1,0 +1,552 @@
+package compress
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
+	goruntime "runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/runtime"
+	"github.com/edgeml/edge/runtime/ir"
+)
+
+// Method is a rank-allocation method.
+type Method string
+
+// Methods.
+const (
+	MethodCOBLA   Method = "cobla"   // constrained optimization (default)
+	MethodGreedy  Method = "greedy"  // Zhang et al.: max product of retained energies
+	MethodUniform Method = "uniform" // same energy fraction in every layer
+)
+
+// ParseMethod parses "cobla", "greedy" or "uniform" ("" is cobla).
+func ParseMethod(s string) (Method, error) {
+	switch Method(strings.ToLower(s)) {
+	case "", MethodCOBLA:
+		return MethodCOBLA, nil
+	case MethodGreedy:
+		return MethodGreedy, nil
+	case MethodUniform:
+		return MethodUniform, nil
+	}
+	return "", fmt.Errorf("compress: unknown method %q; use cobla, greedy or uniform", s)
+}
+
+// ErrNoCalibration is returned when a method needs calibration images
+// and none were given.
+var ErrNoCalibration = errors.New("compress: calibration images are required")
+
+// Budget is an absolute whole-network budget per image; a zero field is
+// no constraint, and at least one must be set.
+type Budget struct {
+	MACs   int64 // multiply-accumulates per image
+	Params int64 // weight + bias elements
+}
+
+// Calibration holds preprocessed calibration images (N×C×H×W float32,
+// the model's input layout) and optionally their labels (len N).
+type Calibration struct {
+	Images *ir.Tensor
+	Labels []int
+}
+
+// Progress reports the solver's state to a progress bar.
+type Progress struct {
+	Stage     string // "decompose", "solve", "round", "refit"
+	Iter      int    // current iteration of the stage
+	MaxIter   int    // iterations planned for the stage
+	Objective float64
+	Elapsed   time.Duration // since Compress started
+	ETA       time.Duration // estimated time left for the stage (0: unknown)
+}
+
+// Options configure Compress. The zero value of each field is a sensible
+// default except Budget, which must be set.
+type Options struct {
+	Method Method
+	Scheme Scheme
+	Budget Budget
+	Calib  Calibration
+	// HeldOut is the fraction of calibration images kept out of the
+	// optimization to judge roundings (default 0.25; 0 < HeldOut < 1).
+	HeldOut float64
+	Seed    uint64
+	// TimeLimit bounds the whole run (0: none); the solver stops early
+	// to leave time for rounding.
+	TimeLimit time.Duration
+	// MaxIter bounds SQP iterations (default 25).
+	MaxIter int
+	// Roundings is the number of stochastic roundings tried (default 6).
+	Roundings int
+	// Batch is the calibration batch size (default 32).
+	Batch   int
+	Threads int
+	Kernels kernels.Config
+	// Progress, when set, is called from the Compress goroutine.
+	Progress func(Progress)
+	// DataAware refits each factorized layer to the original layer's
+	// outputs on calibration activations (Zhang et al. 2016).
+	DataAware bool
+	// SourceSHA256 is recorded in the output metadata (the CLI hashes
+	// the input file); empty: not recorded.
+	SourceSHA256 string
+}
+
+// Rank describes one decomposable layer in the result.
+type Rank struct {
+	Layer      string `json:"layer"`
+	OpType     string `json:"op"`
+	Scheme     string `json:"scheme"`
+	Kept       int    `json:"kept"` // components kept; Full when dense
+	Full       int    `json:"full"` // rank of the reshaped weight
+	Dense      bool   `json:"dense"`
+	MACsBefore int64  `json:"macs_before"`
+	MACsAfter  int64  `json:"macs_after"`
+}
+
+// Result is a compressed model and its figures (per image).
+type Result struct {
+	Graph        *ir.Graph
+	Method       Method
+	MACsBefore   int64
+	MACsAfter    int64
+	ParamsBefore int64
+	ParamsAfter  int64
+	Budget       Budget
+	Ranks        []Rank // in graph order
+	// Held-out calibration figures (NaN when no data was used): the
+	// objective (cross-entropy or KL) and, with labels, top-1.
+	HeldOutObjective   float64
+	HeldOutTop1Before  float64
+	HeldOutTop1After   float64
+	Iterations         int
+	Seconds            float64
+	MinMACs, MinParams int64 // smallest reachable cost (rank 1 everywhere)
+}
+
+// RankMap returns the ranks by layer name.
+func (r *Result) RankMap() map[string]Rank {
+	m := make(map[string]Rank, len(r.Ranks))
+	for _, k := range r.Ranks {
+		m[k.Layer] = k
+	}
+	return m
+}
+
+// Write encodes the compressed model as ONNX at path, atomically: a
+// temporary file in the same directory renamed when complete, so a
+// failed write leaves no output file.
+func (r *Result) Write(path string) error { return writeAtomic(r.Graph, path) }
+
+// Compress factorizes model's decomposable layers to meet opts.Budget.
+// It returns ErrImpossibleBudget (wrapped, with the smallest reachable
+// cost) when no allocation fits, ErrNoCalibration when COBLA or DataAware
+// lack images, and ctx's error when cancelled.
+func Compress(ctx context.Context, model *runtime.Model, opts Options) (*Result, error) {
+	if model == nil {
+		return nil, errors.New("compress: nil model")
+	}
+	layers, err := model.Layers(1, runtime.Options{Kernels: opts.Kernels})
+	if err != nil {
+		return nil, fmt.Errorf("compress: planning the model: %w", err)
+	}
+	var macs, params int64
+	for _, l := range layers {
+		macs += l.MACs
+		params += l.Params
+	}
+	return compressGraph(ctx, model.Graph(), macs, params, opts)
+}
+
+func (o *Options) defaults() error {
+	if o.Method == "" {
+		o.Method = MethodCOBLA
+	}
+	if o.HeldOut == 0 {
+		o.HeldOut = 0.25
+	}
+	if o.HeldOut <= 0 || o.HeldOut >= 1 {
+		return fmt.Errorf("compress: held-out fraction %g must be between 0 and 1", o.HeldOut)
+	}
+	if o.MaxIter == 0 {
+		o.MaxIter = 25
+	}
+	if o.Roundings == 0 {
+		o.Roundings = 6
+	}
+	if o.Batch <= 0 {
+		o.Batch = 32
+	}
+	if o.Threads <= 0 {
+		o.Threads = goruntime.NumCPU()
+	}
+	if o.Budget.MACs < 0 || o.Budget.Params < 0 || (o.Budget.MACs == 0 && o.Budget.Params == 0) {
+		return fmt.Errorf("compress: set a positive MACs and/or parameters budget (got %d MACs, %d parameters)", o.Budget.MACs, o.Budget.Params)
+	}
+	return nil
+}
+
+func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int64, opts Options) (*Result, error) {
+	start := time.Now()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := opts.defaults(); err != nil {
+		return nil, err
+	}
+	report := func(p Progress) {
+		if opts.Progress != nil {
+			p.Elapsed = time.Since(start)
+			opts.Progress(p)
+		}
+	}
+	wls, err := findLayers(g)
+	if err != nil {
+		return nil, err
+	}
+	useMACs := opts.Budget.MACs > 0
+	fs := make([]*factor, len(wls))
+	errs := make([]error, len(wls))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, opts.Threads)
+	for i, l := range wls {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			fs[i], errs[i] = decompose(l, opts.Scheme, useMACs)
+		}()
+	}
+	report(Progress{Stage: "decompose"})
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
+	}
+	var factors []*factor
+	for _, f := range fs {
+		if f != nil {
+			factors = append(factors, f)
+		}
+	}
+	p := newProblem(factors, macsTotal, paramsTotal, opts.Budget.MACs, opts.Budget.Params)
+	minM, minP := p.minimum()
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("compress: %w", err)
+	}
+	res := &Result{Method: opts.Method, MACsBefore: macsTotal, ParamsBefore: paramsTotal, Budget: opts.Budget,
+		MinMACs: minM, MinParams: minP, HeldOutObjective: math.NaN(), HeldOutTop1Before: math.NaN(), HeldOutTop1After: math.NaN()}
+
+	needData := opts.Method == MethodCOBLA || opts.DataAware
+	var cal *calibRun
+	if opts.Calib.Images != nil {
+		cal, err = newCalibRun(ctx, g, p, opts)
+		if err != nil {
+			return nil, err
+		}
+		defer cal.close()
+	} else if needData {
+		return nil, fmt.Errorf("%w: method %s%s needs calibration images (e.g. --calib fashion-mnist:train:1024)", ErrNoCalibration, opts.Method, map[bool]string{true: " with data-aware refit", false: ""}[opts.DataAware])
+	}
+
+	var a alloc
+	switch opts.Method {
+	case MethodUniform:
+		a = p.promote(p.uniform())
+	case MethodGreedy:
+		a = p.promote(p.greedy())
+	case MethodCOBLA:
+		a, res.Iterations, err = cal.cobla(start, report)
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, fmt.Errorf("compress: unknown method %q; use cobla, greedy or uniform", opts.Method)
+	}
+	var refit map[*factor][2][]float32
+	if opts.DataAware {
+		report(Progress{Stage: "refit"})
+		refit, err = cal.refit(a)
+		if err != nil {
+			return nil, err
+		}
+	}
+	out, err := factorizedGraph(g, factors, a)
+	if err != nil {
+		return nil, err
+	}
+	if refit != nil {
+		applyRefit(out, refit)
+	}
+	if cal != nil {
+		if err := cal.judge(out, res); err != nil {
+			return nil, err
+		}
+	}
+	res.MACsAfter, res.ParamsAfter = p.cost(a)
+	res.Graph = out
+	byNode := map[*ir.Node]int{}
+	for i, f := range factors {
+		byNode[f.l.node] = i
+	}
+	var ranks []string
+	for _, l := range wls {
+		r := Rank{Layer: l.node.Name, OpType: l.kind, MACsBefore: l.macs, MACsAfter: l.macs, Dense: true}
+		i, ok := byNode[l.node]
+		if ok {
+			f := factors[i]
+			r.Scheme, r.Full = f.scheme.String(), f.full
+			r.Kept, r.Dense = f.full, a.dense[i]
+			if !a.dense[i] {
+				r.Kept = a.rank[i]
+				r.MACsAfter = int64(a.rank[i]) * f.macPer
+			}
+		} else {
+			r.Full = min(l.p.OutC, l.p.InC*l.p.KH*l.p.KW/max(1, l.group))
+			r.Kept = r.Full
+		}
+		res.Ranks = append(res.Ranks, r)
+		ranks = append(ranks, fmt.Sprintf("%s:%d/%d", r.Layer, r.Kept, r.Full))
+	}
+	md := out.Metadata
+	md["compress.method"] = string(opts.Method)
+	md["compress.scheme"] = opts.Scheme.String()
+	if opts.Budget.MACs > 0 {
+		md["compress.budget_macs"] = strconv.FormatInt(opts.Budget.MACs, 10)
+	}
+	if opts.Budget.Params > 0 {
+		md["compress.budget_params"] = strconv.FormatInt(opts.Budget.Params, 10)
+	}
+	md["compress.macs"] = fmt.Sprintf("%d/%d", res.MACsAfter, res.MACsBefore)
+	md["compress.params"] = fmt.Sprintf("%d/%d", res.ParamsAfter, res.ParamsBefore)
+	md["compress.ranks"] = strings.Join(ranks, ",")
+	if opts.SourceSHA256 != "" {
+		md["compress.source_sha256"] = opts.SourceSHA256
+	}
+	if opts.DataAware {
+		md["compress.data_aware"] = "true"
+	}
+	res.Seconds = time.Since(start).Seconds()
+	return res, nil
+}
+
+// calibRun holds the calibration network and data of one Compress call.
+type calibRun struct {
+	ctx      context.Context
+	g        *ir.Graph
+	p        *problem
+	opts     Options
+	pool     *kernels.Pool
+	obj      *objective
+	train    []int
+	held     []int
+	labels   []int
+	deadline time.Time
+}
+
+func newCalibRun(ctx context.Context, g *ir.Graph, p *problem, opts Options) (*calibRun, error) {
+	img := opts.Calib.Images
+	if img.DType != ir.Float32 || len(img.Shape) != 4 {
+		return nil, fmt.Errorf("compress: calibration images must be a float32 N×C×H×W tensor (got %v %v)", img.DType, img.Shape)
+	}
+	n := img.Shape[0]
+	if opts.Calib.Labels != nil && len(opts.Calib.Labels) != n {
+		return nil, fmt.Errorf("compress: %d calibration labels for %d images", len(opts.Calib.Labels), n)
+	}
+	if n < 2 {
+		return nil, fmt.Errorf("compress: at least 2 calibration images are needed (got %d)", n)
+	}
+	need := make([]bool, 0)
+	// Layers are numbered in graph order by buildNet; mark the factorized.
+	nt1, err := buildNet(g, 1, opts.Kernels, nil)
+	if err != nil {
+		return nil, err
+	}
+	fact := map[*ir.Node]bool{}
+	for _, f := range p.factors {
+		fact[f.l.node] = true
+	}
+	for _, l := range nt1.layers {
+		need = append(need, fact[l.node])
+	}
+	batch := min(opts.Batch, n)
+	nt, err := buildNet(g, batch, opts.Kernels, need)
+	if err != nil {
+		return nil, err
+	}
+	if !nt.inShape[1:].Equal(img.Shape[1:]) {
+		return nil, fmt.Errorf("compress: calibration images are %v per image, the model takes %v", img.Shape[1:], nt.inShape[1:])
+	}
+	// Reuse the factors' layers (same nodes) so the objective finds them.
+	for i, l := range nt.layers {
+		for _, f := range p.factors {
+			if f.l.node == l.node {
+				nt.layers[i] = f.l
+			}
+		}
+	}
+	pool := kernels.NewPool(opts.Threads)
+	ev, err := newEvaluator(nt, need, pool)
+	if err != nil {
+		pool.Close()
+		return nil, err
+	}
+	c := &calibRun{ctx: ctx, g: g, p: p, opts: opts, pool: pool, labels: opts.Calib.Labels}
+	c.obj = newObjective(ctx, p, nt, ev, pool, opts.Kernels, img.F32)
+	// Deterministic split: a seeded permutation, the tail held out.
+	perm := rand.New(rand.NewPCG(opts.Seed, 0x5eed)).Perm(n)
+	nh := max(1, int(math.Round(float64(n)*opts.HeldOut)))
+	nh = min(nh, n-1)
+	c.held = append([]int(nil), perm[n-nh:]...)
+	c.train = append([]int(nil), perm[:n-nh]...)
+	sort.Ints(c.held)
+	sort.Ints(c.train)
+	if opts.TimeLimit > 0 {
+		c.deadline = time.Now().Add(opts.TimeLimit)
+	}
+	if c.labels != nil {
+		err = c.obj.setLabels(c.labels)
+	} else {
+		all := append(append([]int(nil), c.train...), c.held...)
+		err = c.obj.setTeacher(all)
+	}
+	if err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *calibRun) close() { c.pool.Close() }
+
+// weightsOf returns per-layer weights of an allocation for the
+// calibration network (dense layers keep their original weights).
+func (c *calibRun) weightsOf(a alloc) [][]float32 {
+	w := c.obj.weights(c.p.binaryMasks(a))
+	for i, f := range c.p.factors {
+		if a.dense[i] {
+			w[c.obj.layerIndex(f)] = f.l.w
+		}
+	}
+	return w
+}
+
+// cobla solves the relaxation from the greedy allocation and rounds it.
+func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, error) {
+	p := c.p
+	g0 := p.greedy()
+	x0 := p.binaryMasks(g0)
+	// Dense layers of the greedy start are at kmax in the relaxation,
+	// which costs less than dense, so x0 is feasible.
+	cm, cp := p.linear()
+	fs := &feasibleSet{}
+	if p.budgetMACs > 0 {
+		s := 1 / float64(p.budgetMACs)
+		a := make([]float64, p.n)
+		for i := range a {
+			a[i] = cm[i] * s
+		}
+		fs.a = append(fs.a, a)
+		fs.b = append(fs.b, float64(p.budgetMACs-p.macFixed)*s)
+	}
+	if p.budgetParams > 0 {
+		s := 1 / float64(p.budgetParams)
+		a := make([]float64, p.n)
+		for i := range a {
+			a[i] = cp[i] * s
+		}
+		fs.a = append(fs.a, a)
+		fs.b = append(fs.b, float64(p.budgetParams-p.parFixed)*s)
+	}
+	var deadline time.Time
+	if !c.deadline.IsZero() {
+		total := c.deadline.Sub(start)
+		deadline = start.Add(total * 7 / 10)
+	}
+	iterStart := time.Now()
+	cfg := sqpConfig{maxIter: c.opts.MaxIter, deadline: deadline, mem: 8,
+		progress: func(it int, f float64) {
+			per := time.Since(iterStart) / time.Duration(it)
+			eta := per * time.Duration(c.opts.MaxIter-it)
+			if !deadline.IsZero() {
+				eta = min(eta, time.Until(deadline))
+			}
+			report(Progress{Stage: "solve", Iter: it, MaxIter: c.opts.MaxIter, Objective: f, ETA: max(eta, 0)})
+		}}
+	fg := func(x []float64) (float64, []float64, error) { return c.obj.grad(x, c.train) }
+	fv := func(x []float64) (float64, error) { return c.obj.value(x, c.train) }
+	report(Progress{Stage: "solve", MaxIter: c.opts.MaxIter})
+	x, _, iters, err := sqp(fg, fv, fs, x0, cfg)
+	if err != nil {
+		return alloc{}, 0, err
+	}
+	// Candidates: the greedy start, nearest rounding, stochastic ones.
+	cands := []alloc{p.promote(g0)}
+	cands = append(cands, p.promote(p.roundMasks(x, nil)))
+	rng := rand.New(rand.NewPCG(c.opts.Seed, 0xc0b1a))
+	for r := 0; r < c.opts.Roundings; r++ {
+		cands = append(cands, p.promote(p.roundMasks(x, rng)))
+	}
+	best, bestF := -1, math.Inf(1)
+	for i, a := range cands {
+		report(Progress{Stage: "round", Iter: i + 1, MaxIter: len(cands)})
+		if !p.fits(p.cost(a)) {
+			continue
+		}
+		f, err := c.obj.valueW(c.weightsOf(a), c.held)
+		if err != nil {
+			return alloc{}, 0, err
+		}
+		if f < bestF {
+			best, bestF = i, f
+		}
+	}
+	if best < 0 {
+		return alloc{}, 0, fmt.Errorf("compress: internal: no rounding fits the budget")
+	}
+	return cands[best], iters, nil
+}
+
+// judge evaluates the compressed graph on the held-out images.
+func (c *calibRun) judge(out *ir.Graph, res *Result) error {
+	nt, err := buildNet(out, c.obj.nt.batch, c.opts.Kernels, nil)
+	if err != nil {
+		return err
+	}
+	ev, err := newEvaluator(nt, nil, c.pool)
+	if err != nil {
+		return err
+	}
+	o := newObjective(c.ctx, nil, nt, ev, c.pool, c.opts.Kernels, c.obj.images)
+	o.targets, o.entropy = c.obj.targets, c.obj.entropy
+	w := make([][]float32, len(nt.layers))
+	for i, l := range nt.layers {
+		w[i] = l.w
+	}
+	if res.HeldOutObjective, err = o.valueW(w, c.held); err != nil {
+		return err
+	}
+	if c.labels != nil {
+		if res.HeldOutTop1After, err = o.accuracy(w, c.held, c.labels); err != nil {
+			return err
+		}
+		if res.HeldOutTop1Before, err = c.obj.accuracy(c.obj.base, c.held, c.labels); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// refit is implemented in refit.go.
