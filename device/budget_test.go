@@ -93,11 +93,13 @@ func TestDeriveBudget(t *testing.T) {
 		{"macs fraction", device.Targets{MACsFraction: 0.25}, 250_000_000, 10_000_000, "macs", "25.0% of 1.00 G", 0},
 		{"latency and macs: tightest wins", device.Targets{LatencyMs: 20, MACsFraction: 0.5}, 500_000_000, 10_000_000, "macs", "⇒ ≤ 600 M MACs", 0},
 		{"params", device.Targets{ParamsFraction: 0.5}, 1_000_000_000, 5_000_000, "params", "params target 50.0% of 10.0 M", 0},
-		// 30 MiB − 8 MiB activations − 16 MiB runtime = 6 MiB = 1572864 params of 4 bytes.
-		{"memory", device.Targets{MemoryMB: 30}, 1_000_000_000, 1_572_864, "memory", "memory 30 MB − 8.00 MB activations − 16.00 MB runtime ⇒ ≤ 6.00 MB weights", 0},
-		{"memory met", device.Targets{MemoryMB: 64}, 1_000_000_000, 10_000_000, "none", "no compression needed", 0},
-		// half of 100 MiB = 50 MiB − 24 MiB = 26 MiB = 6815744 params.
-		{"auto", device.Targets{Auto: true}, 1_000_000_000, 6_815_744, "auto", "auto: half of 100.00 MB available (cgroup v2 memory.max)", 0},
+		// 30 MiB − 8 MiB activations − 16 MiB runtime = 6 MiB for 3 copies
+		// of 4-byte weights = 524288 params.
+		{"memory", device.Targets{MemoryMB: 30}, 1_000_000_000, 524_288, "memory", "memory 30 MB − 8.00 MB activations − 16.00 MB runtime = 6.00 MB for 3 copies of the weights ⇒ ≤ 2.00 MB weights", 0},
+		// 176 MiB / 12 bytes = 15.4 M params > 10 M.
+		{"memory met", device.Targets{MemoryMB: 200}, 1_000_000_000, 10_000_000, "none", "no compression needed", 0},
+		// half of 100 MiB = 50 MiB − 24 MiB = 26 MiB / 12 bytes = 2271914 params.
+		{"auto", device.Targets{Auto: true}, 1_000_000_000, 2_271_914, "auto", "auto: half of 100.00 MB available (cgroup v2 memory.max)", 0},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -138,10 +140,10 @@ func TestDeriveBudgetImpossible(t *testing.T) {
 		{"macs below floor", device.Targets{MACsFraction: 0.01}, "macs", 50_000_000, "MACs"},
 		{"macs absolute below floor", device.Targets{MACs: 1000}, "macs", 50_000_000, "MACs"},
 		{"params below floor", device.Targets{Params: 100}, "params", 200_000, "params"},
-		// 8 MiB activations + 16 MiB runtime + 0.8 MB floor weights.
-		{"memory below activations", device.Targets{MemoryMB: 20}, "memory", 24 + 800_000.0/(1<<20), "MB"},
-		{"memory below floor", device.Targets{MemoryMB: 24.1}, "memory", 24 + 800_000.0/(1<<20), "MB"},
-		{"auto on a small machine", device.Targets{Auto: true}, "auto", 24 + 800_000.0/(1<<20), "MB"},
+		// 8 MiB activations + 16 MiB runtime + 3 × 0.8 MB floor weights.
+		{"memory below activations", device.Targets{MemoryMB: 20}, "memory", 24 + 2_400_000.0/(1<<20), "MB"},
+		{"memory below floor", device.Targets{MemoryMB: 25}, "memory", 24 + 2_400_000.0/(1<<20), "MB"},
+		{"auto on a small machine", device.Targets{Auto: true}, "auto", 24 + 2_400_000.0/(1<<20), "MB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

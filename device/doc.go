@@ -103,8 +103,9 @@
 //     shrink (pooling, elementwise, overheads) and the achieved rate is
 //     the model's own predicted compute rate (its MACs over the predicted
 //     compute time of its compressible layers).
-//   - MemoryMB: weights ≤ MemoryMB − peak activations − runtime overhead
-//     (RuntimeOverheadBytes).
+//   - MemoryMB: RuntimeOverheadBytes + WeightCopies·weights + peak
+//     activations ≤ MemoryMB (the process model, measured on the
+//     fixtures: see RuntimeOverheadBytes).
 //   - MACs: a fraction (0 < f ≤ 1) of the model's MACs or an absolute
 //     count ("300M", "1.2G").
 //   - Params: a fraction of the model's parameters or an absolute count.
