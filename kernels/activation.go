@@ -1,5 +1,7 @@
 package kernels
 
+import "math"
+
 // ActKind is the activation fused into a Conv/Gemm epilogue.
 type ActKind uint8
 
@@ -48,4 +50,16 @@ func (a Activation) ApplySlice(x []float32) {
 			x[i] = min(max(v, a.Min), a.Max)
 		}
 	}
+}
+
+// actBounds returns the clamp interval of a (±Inf for no bound).
+func actBounds(a Activation) (lo, hi float32) {
+	lo, hi = float32(math.Inf(-1)), float32(math.Inf(1))
+	switch a.Kind {
+	case ActRelu:
+		lo = 0
+	case ActClip:
+		lo, hi = a.Min, a.Max
+	}
+	return lo, hi
 }

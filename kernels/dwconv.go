@@ -8,9 +8,9 @@ type dwKernel struct {
 	// ok reports whether the kernel handles p.
 	ok func(p ConvParams) bool
 	// row3 computes n outputs of a 3×3 row with all taps inside the image:
-	// out[i] = bias + Σ w[3ky+kx]·rows[ky][i·stride+kx]. nil: use the
-	// generic loop for every pixel.
-	row3 func(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int)
+	// out[i] = min(max(bias + Σ w[3ky+kx]·rows[ky][i·stride+kx], lo), hi).
+	// nil: use the generic loop for every pixel.
+	row3 func(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int, lo, hi float32)
 }
 
 // dwKernels is the depthwise descriptor table, best first, generic last.
@@ -57,32 +57,49 @@ func (c *Conv2D) runDepthwise(pool *Pool, batch int, in, out []float32) {
 }
 
 // dwPlane convolves one channel plane: rows and columns whose taps are all
-// inside the image go through k.row3 when set; the border goes through the
-// generic per-pixel loop. The activation is applied per row.
+// inside the image go through k.row3 when set (rows above and below the
+// image read a zero row); border columns go through the generic
+// per-pixel loop.
 func dwPlane(k *dwKernel, p ConvParams, in, w []float32, bias float32, out []float32) {
 	oh, ow := p.OutH(), p.OutW()
-	// Interior output range: every tap inside the image.
-	yLo, yHi := interior(p.PadTop, p.StrideH, p.DilH, p.KH, p.InH, oh)
+	// Interior output columns: every tap inside the image.
 	xLo, xHi := interior(p.PadLeft, p.StrideW, p.DilW, p.KW, p.InW, ow)
 	var w9 [9]float32
 	if k.row3 != nil {
 		copy(w9[:], w)
 	}
+	lo, hi := actBounds(p.Act)
+	var zeros []float32
 	for oy := 0; oy < oh; oy++ {
 		row := out[oy*ow : (oy+1)*ow]
-		if k.row3 != nil && oy >= yLo && oy < yHi && xHi > xLo {
-			iy := oy*p.StrideH - p.PadTop
-			ix := xLo*p.StrideW - p.PadLeft
-			r0 := in[iy*p.InW+ix : (iy+1)*p.InW]
-			r1 := in[(iy+1)*p.InW+ix : (iy+2)*p.InW]
-			r2 := in[(iy+2)*p.InW+ix : (iy+3)*p.InW]
-			k.row3(row[xLo:xHi], r0, r1, r2, &w9, bias, xHi-xLo)
+		if k.row3 == nil || xHi <= xLo {
+			dwPixels(p, in, w, bias, row, oy, 0, ow)
+			p.Act.ApplySlice(row)
+			continue
+		}
+		// Rows outside the image read a zero row, so border rows use
+		// the SIMD row too; only border columns go pixel by pixel.
+		iy := oy*p.StrideH - p.PadTop
+		ix := xLo*p.StrideW - p.PadLeft
+		var r [3][]float32
+		for ky := range r {
+			y := iy + ky
+			if y < 0 || y >= p.InH {
+				if zeros == nil {
+					zeros = make([]float32, p.InW+2)
+				}
+				r[ky] = zeros[ix:]
+			} else {
+				r[ky] = in[y*p.InW+ix : (y+1)*p.InW]
+			}
+		}
+		k.row3(row[xLo:xHi], r[0], r[1], r[2], &w9, bias, xHi-xLo, lo, hi)
+		if xLo > 0 || xHi < ow {
 			dwPixels(p, in, w, bias, row, oy, 0, xLo)
 			dwPixels(p, in, w, bias, row, oy, xHi, ow)
-		} else {
-			dwPixels(p, in, w, bias, row, oy, 0, ow)
+			p.Act.ApplySlice(row[:xLo])
+			p.Act.ApplySlice(row[xHi:])
 		}
-		p.Act.ApplySlice(row)
 	}
 }
 
@@ -121,7 +138,7 @@ func dwPixels(p ConvParams, in, w []float32, bias float32, row []float32, oy, x0
 }
 
 // dwRow3x3s1Generic is the portable 3×3 stride-1 interior row.
-func dwRow3x3s1Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int) {
+func dwRow3x3s1Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int, lo, hi float32) {
 	out = out[:n]
 	r0, r1, r2 = r0[:n+2], r1[:n+2], r2[:n+2]
 	for i := range out {
@@ -129,12 +146,12 @@ func dwRow3x3s1Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias 
 		s += w[0]*r0[i] + w[1]*r0[i+1] + w[2]*r0[i+2]
 		s += w[3]*r1[i] + w[4]*r1[i+1] + w[5]*r1[i+2]
 		s += w[6]*r2[i] + w[7]*r2[i+1] + w[8]*r2[i+2]
-		out[i] = s
+		out[i] = min(max(s, lo), hi)
 	}
 }
 
 // dwRow3x3s2Generic is the portable 3×3 stride-2 interior row.
-func dwRow3x3s2Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int) {
+func dwRow3x3s2Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias float32, n int, lo, hi float32) {
 	out = out[:n]
 	r0, r1, r2 = r0[:2*n+1], r1[:2*n+1], r2[:2*n+1]
 	for i := range out {
@@ -143,6 +160,6 @@ func dwRow3x3s2Generic(out []float32, r0, r1, r2 []float32, w *[9]float32, bias 
 		s += w[0]*r0[j] + w[1]*r0[j+1] + w[2]*r0[j+2]
 		s += w[3]*r1[j] + w[4]*r1[j+1] + w[5]*r1[j+2]
 		s += w[6]*r2[j] + w[7]*r2[j+1] + w[8]*r2[j+2]
-		out[i] = s
+		out[i] = min(max(s, lo), hi)
 	}
 }

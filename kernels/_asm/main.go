@@ -363,7 +363,7 @@ func genNEON(g *gen, name string) {
 
 // genDW writes the AVX-512 depthwise 3×3 interior-row kernels:
 //
-//	out[i] = bias + Σ_{ky,kx} w[3ky+kx]·r_ky[i·s+kx]   for i < n
+//	out[i] = min(max(bias + Σ_{ky,kx} w[3ky+kx]·r_ky[i·s+kx], lo), hi)   for i < n
 //
 // s1 keeps four 16-wide accumulators in flight; s2 deinterleaves even
 // and odd inputs with VPERMT2PS. The last n%16 outputs use the masks the
@@ -386,9 +386,11 @@ func genDW(g *gen) {
 	}
 	rows := []string{"SI", "DX", "R8"}
 	// ---- stride 1
-	pro("dwconv3x3s1AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, tail uint64", 64)
+	pro("dwconv3x3s1AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, tail uint64, lo, hi float32", 72)
 	g.f("\tMOVQ tail+56(FP), R9")
 	g.f("\tKMOVW R9, K1")
+	g.f("\tVBROADCASTSS lo+64(FP), Z18")
+	g.f("\tVBROADCASTSS hi+68(FP), Z19")
 	g.f("\tCMPQ CX, $64")
 	g.f("\tJLT s1one")
 	g.f("s1four:")
@@ -403,6 +405,8 @@ func genDW(g *gen) {
 		}
 	}
 	for v := 0; v < 4; v++ {
+		g.f("\tVMAXPS Z%d, Z18, Z%d", 11+v, 11+v)
+		g.f("\tVMINPS Z%d, Z19, Z%d", 11+v, 11+v)
 		g.f("\tVMOVUPS Z%d, %d(DI)", 11+v, 64*v)
 	}
 	for _, r := range append(rows, "DI") {
@@ -423,6 +427,8 @@ func genDW(g *gen) {
 		}
 	}
 	g.f("\tVADDPS Z12, Z11, Z11")
+	g.f("\tVMAXPS Z11, Z18, Z11")
+	g.f("\tVMINPS Z11, Z19, Z11")
 	g.f("\tVMOVUPS Z11, (DI)")
 	for _, r := range append(rows, "DI") {
 		g.f("\tADDQ $64, %s", r)
@@ -439,17 +445,21 @@ func genDW(g *gen) {
 			g.f("\tVFMADD231PS Z12, Z%d, Z11", 1+3*ky+kx)
 		}
 	}
+	g.f("\tVMAXPS Z11, Z18, Z11")
+	g.f("\tVMINPS Z11, Z19, Z11")
 	g.f("\tVMOVUPS Z11, K1, (DI)")
 	g.f("s1done:")
 	g.f("\tVZEROUPPER")
 	g.f("\tRET")
 	g.f("")
 	// ---- stride 2
-	pro("dwconv3x3s2AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, idx *int32, tail *uint16", 72)
+	pro("dwconv3x3s2AVX512", "out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, idx *int32, tail *uint16, lo, hi float32", 80)
 	g.f("\tMOVQ idx+56(FP), R9")
 	g.f("\tVMOVDQU32 (R9), Z20")   // even indices 0,2,...,30
 	g.f("\tVMOVDQU32 64(R9), Z21") // odd indices 1,3,...,31
 	g.f("\tMOVQ tail+64(FP), R9")
+	g.f("\tVBROADCASTSS lo+72(FP), Z18")
+	g.f("\tVBROADCASTSS hi+76(FP), Z19")
 	// Tail masks: K1,K2 for the 32 inputs at +0; K3,K4 for those at +2; K5 output.
 	for i := 0; i < 5; i++ {
 		g.f("\tKMOVW %d(R9), K%d", 2*i, i+1)
@@ -472,6 +482,8 @@ func genDW(g *gen) {
 		g.f("\tVFMADD231PS Z15, Z%d, Z11", 3+3*ky)
 	}
 	g.f("\tVADDPS Z12, Z11, Z11")
+	g.f("\tVMAXPS Z11, Z18, Z11")
+	g.f("\tVMINPS Z11, Z19, Z11")
 	g.f("\tVMOVUPS Z11, (DI)")
 	for _, r := range rows {
 		g.f("\tADDQ $128, %s", r)
@@ -497,6 +509,8 @@ func genDW(g *gen) {
 		g.f("\tVFMADD231PS Z14, Z%d, Z11", 2+3*ky)
 		g.f("\tVFMADD231PS Z15, Z%d, Z11", 3+3*ky)
 	}
+	g.f("\tVMAXPS Z11, Z18, Z11")
+	g.f("\tVMINPS Z11, Z19, Z11")
 	g.f("\tVMOVUPS Z11, K5, (DI)")
 	g.f("s2done:")
 	g.f("\tVZEROUPPER")
