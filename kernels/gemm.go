@@ -44,6 +44,8 @@ type GemmKernel struct {
 	// packA, when set, packs A (not transposed) faster than the generic
 	// packA; same contract.
 	packA func(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int)
+	// gemv4, when set, holds the SIMD kernels of the m ≤ 2 path.
+	gemv4 *gemvKernels
 }
 
 // gemmKernels is the descriptor table, best first, generic last.
@@ -128,6 +130,10 @@ func (g *GemmKernel) SgemmEpilogue(p *Pool, transA, transB bool, m, n, k int, al
 	}
 	if k <= 0 || alpha == 0 {
 		scaleC(m, n, beta, c, ldc, ep)
+		return
+	}
+	if m <= gemvMaxRows {
+		g.gemv(p, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, ep)
 		return
 	}
 	if beta != 0 && beta != 1 {

@@ -4,8 +4,8 @@ package kernels
 
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packA: packAAVX512},
-	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.97, packA: packAAVX512},
+	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packA: packAAVX512, gemv4: gemvAVX512},
+	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.97, packA: packAAVX512, gemv4: gemvAVX512},
 	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
 
@@ -54,3 +54,17 @@ var archDWKernels = []*dwKernel{
 	{name: "f32-dwconv-3x3s1-avx512", requires: AVX512, ok: is3x3s(1), row3: dwRow3x3s1AVX512},
 	{name: "f32-dwconv-3x3s2-avx512", requires: AVX512, ok: is3x3s(2), row3: dwRow3x3s2AVX512},
 }
+
+var gemvAVX512 = &gemvKernels{dot4: sdot4AVX512, axpy64: saxpy64AVX512}
+
+// sdot4AVX512 is the AVX-512 dot product of x with four rows of b (see
+// gemvKernels.dot4); its generic twin is the scalar loop of gemvT.
+//
+//go:noescape
+func sdot4AVX512(k int, x, b *float32, ldb int, acc *[64]float32)
+
+// saxpy64AVX512 is the AVX-512 row-vector × matrix kernel on 64 columns
+// (see gemvKernels.axpy64); its generic twin is the scalar loop of gemvN.
+//
+//go:noescape
+func saxpy64AVX512(k int, x, b *float32, ldb int, y *float32, mask uint64)

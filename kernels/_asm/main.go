@@ -518,6 +518,127 @@ func genDW(g *gen) {
 	g.f("")
 }
 
+// genGEMV writes the AVX-512 matrix-vector kernels used when C has one or
+// two rows (FC layers at batch 1), which stream B once without packing:
+//
+//	sdot4AVX512:  acc[16r+lane] partial sums of Σ_l x[l]·b[r·ldb+l], r < 4
+//	saxpy64AVX512: y[j] = Σ_l x[l]·b[l·ldb+j] for the 64 columns j in mask
+//
+// Their generic twins are gemvTGeneric and gemvNGeneric in kernels/gemv.go.
+func genGEMV(g *gen) {
+	g.f("// func sdot4AVX512(k int, x, b *float32, ldb int, acc *[64]float32)")
+	g.f("TEXT ·sdot4AVX512(SB), NOSPLIT, $0-40")
+	g.f("\tMOVQ k+0(FP), CX")
+	g.f("\tMOVQ x+8(FP), SI")
+	g.f("\tMOVQ b+16(FP), DI")
+	g.f("\tMOVQ ldb+24(FP), R8")
+	g.f("\tSHLQ $2, R8")
+	g.f("\tLEAQ (DI)(R8*1), R9")
+	g.f("\tLEAQ (DI)(R8*2), R10")
+	g.f("\tLEAQ (R9)(R8*2), R11")
+	for i := 0; i < 8; i++ {
+		g.f("\tVXORPS Z%d, Z%d, Z%d", i, i, i)
+	}
+	rows := []string{"DI", "R9", "R10", "R11"}
+	g.f("d32:")
+	g.f("\tCMPQ CX, $32")
+	g.f("\tJLT d16")
+	g.f("\tVMOVUPS (SI), Z8")
+	g.f("\tVMOVUPS 64(SI), Z9")
+	for r, reg := range rows {
+		g.f("\tVFMADD231PS (%s), Z8, Z%d", reg, r)
+		g.f("\tVFMADD231PS 64(%s), Z9, Z%d", reg, r+4)
+	}
+	g.f("\tADDQ $128, SI")
+	for _, reg := range rows {
+		g.f("\tADDQ $128, %s", reg)
+	}
+	g.f("\tSUBQ $32, CX")
+	g.f("\tJMP d32")
+	g.f("d16:")
+	g.f("\tCMPQ CX, $16")
+	g.f("\tJLT dtail")
+	g.f("\tVMOVUPS (SI), Z8")
+	for r, reg := range rows {
+		g.f("\tVFMADD231PS (%s), Z8, Z%d", reg, r)
+	}
+	g.f("\tADDQ $64, SI")
+	for _, reg := range rows {
+		g.f("\tADDQ $64, %s", reg)
+	}
+	g.f("\tSUBQ $16, CX")
+	g.f("dtail:")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ ddone")
+	g.f("\tMOVQ $1, AX")
+	g.f("\tSHLQ CX, AX")
+	g.f("\tDECQ AX")
+	g.f("\tKMOVW AX, K1")
+	g.f("\tVMOVUPS.Z (SI), K1, Z8")
+	for r, reg := range rows {
+		g.f("\tVMOVUPS.Z (%s), K1, Z9", reg)
+		g.f("\tVFMADD231PS Z9, Z8, Z%d", r)
+	}
+	g.f("ddone:")
+	g.f("\tMOVQ acc+32(FP), AX")
+	for r := 0; r < 4; r++ {
+		g.f("\tVADDPS Z%d, Z%d, Z%d", r+4, r, r)
+		g.f("\tVMOVUPS Z%d, %d(AX)", r, 64*r)
+	}
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+
+	g.f("// func saxpy64AVX512(k int, x, b *float32, ldb int, y *float32, mask uint64)")
+	g.f("TEXT ·saxpy64AVX512(SB), NOSPLIT, $0-48")
+	g.f("\tMOVQ k+0(FP), CX")
+	g.f("\tMOVQ x+8(FP), SI")
+	g.f("\tMOVQ b+16(FP), DI")
+	g.f("\tMOVQ ldb+24(FP), R8")
+	g.f("\tSHLQ $2, R8")
+	g.f("\tMOVQ mask+40(FP), AX")
+	for v := 0; v < 4; v++ {
+		g.f("\tKMOVW AX, K%d", v+1)
+		if v < 3 {
+			g.f("\tSHRQ $16, AX")
+		}
+	}
+	for i := 0; i < 8; i++ {
+		g.f("\tVXORPS Z%d, Z%d, Z%d", i, i, i)
+	}
+	g.f("a2:")
+	g.f("\tCMPQ CX, $2")
+	g.f("\tJLT a1")
+	g.f("\tVBROADCASTSS (SI), Z8")
+	g.f("\tVBROADCASTSS 4(SI), Z9")
+	for v := 0; v < 4; v++ {
+		g.f("\tVFMADD231PS %d(DI), Z8, K%d, Z%d", 64*v, v+1, v)
+	}
+	for v := 0; v < 4; v++ {
+		g.f("\tVFMADD231PS %d(DI)(R8*1), Z9, K%d, Z%d", 64*v, v+1, v+4)
+	}
+	g.f("\tADDQ $8, SI")
+	g.f("\tLEAQ (DI)(R8*2), DI")
+	g.f("\tSUBQ $2, CX")
+	g.f("\tJMP a2")
+	g.f("a1:")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ adone")
+	g.f("\tVBROADCASTSS (SI), Z8")
+	for v := 0; v < 4; v++ {
+		g.f("\tVFMADD231PS %d(DI), Z8, K%d, Z%d", 64*v, v+1, v)
+	}
+	g.f("adone:")
+	g.f("\tMOVQ y+32(FP), AX")
+	for v := 0; v < 4; v++ {
+		g.f("\tVADDPS Z%d, Z%d, Z%d", v+4, v, v)
+		g.f("\tVMOVUPS Z%d, K%d, %d(AX)", v, v+1, 64*v)
+	}
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -528,6 +649,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genPackGather(&a5)
 	genDW(&a5)
+	genGEMV(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
 	n.b.WriteString(header)
