@@ -194,7 +194,9 @@ func CostOf(info runtime.Info, layers []runtime.Layer, pred *Prediction) ModelCo
 func Decomposable(l runtime.Layer) bool {
 	switch l.OpType {
 	case "Conv":
-		return l.Conv.Group == 1 && l.Conv.InC > 0
+		p := l.Conv
+		return p.Group == 1 && p.InC > 0 && p.OutC > 0 && p.KH > 0 && p.KW > 0 && p.StrideH > 0 && p.StrideW > 0 &&
+			p.OutH() > 0 && p.OutW() > 0
 	case "Gemm", "MatMul":
 		return l.Conv.InC > 0 && l.Conv.OutC > 0 && l.Params > 0
 	}

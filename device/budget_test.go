@@ -220,6 +220,7 @@ func TestFloorOf(t *testing.T) {
 		{"gemm batch 4", gemmLayer("fc", 4, 512, 10), 4 * 522, 532, true},
 		{"depthwise kept", convLayer("dw", 32, 28, 32, 3, 1, 32), int64(32 * 784 * 9), 32*9 + 32, false},
 		{"pool kept", poolLayer("p", 32, 28), 0, 0, false},
+		{"conv without geometry kept", runtime.Layer{OpType: "Conv", MACs: 100, Params: 10, Conv: kernels.ConvParams{InC: 3, Group: 1}}, 100, 10, false},
 		// 1→32 3×3: rank 1 costs 9·784 + 32·784 > 9·32·784? No: 288·784 full,
 		// 41·784 rank 1.
 		{"first layer", convLayer("c0", 1, 28, 32, 3, 1, 1), 9*784 + 32*784, 9 + 32 + 32, true},

@@ -50,7 +50,7 @@
 // max pool and a ReLU pass — at each thread count (1..N; quick mode: 1
 // and N), plus a parallel copy of an L2-resident buffer and of a large
 // one (bandwidth) and a tiny operator on the pool (per-op overhead). Each
-// time is the lower quartile of the warm runs within the time budget: about 2 s in
+// time is the median of the warm runs within the time budget: about 2 s in
 // total, 0.5 s in quick mode. Results are cached as JSON in
 // $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU model,
 // board, edge version (debug.ReadBuildInfo, "devel" for a source build),
@@ -88,8 +88,9 @@
 // already include their packing and memory traffic; the memory term
 // takes over only when a layer moves more bytes than it computes, e.g.
 // large fully connected layers). Pooling and elementwise layers cost
-// overhead + memory × slowdown, the slowdown being the measured pool (or
-// ReLU) time over a copy of the same bytes. Layers with no bytes and no
+// overhead + memory × slowdown, the slowdown being the measured time of
+// the same operator type (else the category's geometric mean) over a
+// copy of the same bytes. Layers with no bytes and no
 // MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
 // (what memory adds beyond compute) and OverheadMs, which sum to Ms.
 //

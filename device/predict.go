@@ -184,7 +184,8 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 	case reps > 0 && lc.MACs > 0:
 		// Roofline: the slower of compute at the achieved rate and
 		// moving the bytes; MemoryMs is what memory adds beyond compute.
-		g, basis := c.rate(cat, threads, m, n, k)
+		mr, nr := TileOf(l.Kernel)
+		g, basis := c.rate(cat, threads, m, n, k, mr, nr)
 		lc.GFLOPS, lc.Basis = g, basis
 		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
 		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
@@ -192,7 +193,7 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 		if lc.Bytes == 0 {
 			break
 		}
-		s, basis := c.slowdown(cat, threads)
+		s, basis := c.slowdown(cat, l.OpType, threads)
 		lc.Basis = basis
 		lc.MemoryMs = memNs * s / 1e6
 	}
@@ -200,11 +201,14 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 	return lc
 }
 
-// rate interpolates the compute rate (GFLOPS) for an M×N×K product from
-// the calibrated shapes of the category at the thread count: inverse
-// squared-distance weights in (log2 M, log2 N, log2 K), averaged in log
-// space, so a calibrated shape reproduces its own rate.
-func (c *Calibration) rate(cat string, threads, m, n, k int) (float64, string) {
+// rate interpolates the compute rate (GFLOPS) for an M×N×K product run
+// with an mr×nr register tile from the calibrated shapes of the category
+// at the thread count: each calibrated rate is divided by its own tile
+// efficiency (useful over padded tile area), the results are averaged
+// in log space with inverse squared-distance weights in (log2 M, log2 N,
+// log2 K), and the average is multiplied by the layer's tile efficiency.
+// A calibrated shape thus reproduces its own rate.
+func (c *Calibration) rate(cat string, threads, m, n, k, mr, nr int) (float64, string) {
 	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.ComputeGFLOPS > 0 })
 	if len(cands) == 0 {
 		cands = c.shapesOf(threads, func(s ShapeResult) bool {
@@ -219,22 +223,52 @@ func (c *Calibration) rate(cat string, threads, m, n, k int) (float64, string) {
 	best, bestD := "", math.Inf(1)
 	for _, s := range cands {
 		d := sq(lg(s.M)-lg(m)) + sq(lg(s.N)-lg(n)) + sq(lg(s.K)-lg(k))
-		if d == 0 {
+		if d == 0 && (mr == 0 || s.MR == mr && s.NR == nr) {
 			return s.ComputeGFLOPS, s.Name
 		}
-		w := 1 / sq(d)
+		w := 1 / sq(d+1e-3)
 		sw += w
-		sl += w * math.Log(s.ComputeGFLOPS)
+		sl += w * math.Log(s.ComputeGFLOPS/tileEff(s.M, s.N, s.MR, s.NR))
 		if d < bestD {
 			best, bestD = s.Name, d
 		}
 	}
-	return math.Exp(sl / sw), best
+	return math.Exp(sl/sw) * tileEff(m, n, mr, nr), best
 }
 
-// slowdown averages the calibrated pool/elemwise slowdown over a copy.
-func (c *Calibration) slowdown(cat string, threads int) (float64, string) {
-	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.Slowdown > 0 })
+// tileEff is the useful fraction of the padded tile area when an m×n
+// output is computed in mr×nr tiles (1 when the tile is unknown).
+func tileEff(m, n, mr, nr int) float64 {
+	if mr <= 0 || nr <= 0 || m <= 0 || n <= 0 {
+		return 1
+	}
+	pm := (m + mr - 1) / mr * mr
+	pn := (n + nr - 1) / nr * nr
+	return float64(m) * float64(n) / (float64(pm) * float64(pn))
+}
+
+// TileOf extracts the GEMM register tile from a kernel name such as
+// "f32-conv3x3-igemm/f32-gemm-6x64-avx512" (6, 64); (0, 0) when the
+// name has no "gemm-MRxNR" part.
+func TileOf(kernel string) (mr, nr int) {
+	i := strings.LastIndex(kernel, "gemm-")
+	if i < 0 {
+		return 0, 0
+	}
+	var a, b int
+	if _, err := fmt.Sscanf(kernel[i+len("gemm-"):], "%dx%d", &a, &b); err != nil || a <= 0 || b <= 0 {
+		return 0, 0
+	}
+	return a, b
+}
+
+// slowdown is the calibrated slowdown over a copy for the operator (the
+// shapes of the same OpType), else the geometric mean over the category.
+func (c *Calibration) slowdown(cat, opType string, threads int) (float64, string) {
+	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.OpType == opType && s.Slowdown > 0 })
+	if len(cands) == 0 {
+		cands = c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.Slowdown > 0 })
+	}
 	if len(cands) == 0 {
 		return 1, "copy"
 	}

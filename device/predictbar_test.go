@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,8 +16,8 @@ import (
 )
 
 // TestPredictionBar compares Predict with measured inference latency
-// (p50) of the models in EDGE_PREDICT_MODELS (a glob, default the shared
-// fixtures) at EDGE_PREDICT_THREADS threads (default all calibrated). It
+// (p50) of the models in EDGE_PREDICT_MODELS (space-separated globs,
+// default the shared fixtures) at every calibrated thread count. It
 // runs only when EDGE_PREDICT_BAR=1 (make bench): it needs a quiet
 // machine. The bar is ±20%.
 func TestPredictionBar(t *testing.T) {
@@ -27,7 +28,11 @@ func TestPredictionBar(t *testing.T) {
 	if glob == "" {
 		glob = "/work/shared/models/*.onnx"
 	}
-	files, _ := filepath.Glob(glob)
+	var files []string
+	for _, g := range strings.Fields(glob) {
+		m, _ := filepath.Glob(g)
+		files = append(files, m...)
+	}
 	if len(files) == 0 {
 		t.Skipf("no models match %s", glob)
 	}
