@@ -54,7 +54,7 @@ type convAlgo uint8
 
 const (
 	convPointwise convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
-	convIGEMM                     // implicit GEMM: B panels packed from the image
+	convIGEMM                     // strided implicit GEMM: B panels packed from phase-split padded input
 	convWide                      // stride 1: implicit GEMM on a padded copy, wide output grid
 	convDepthwise                 // direct depthwise kernel
 )
@@ -133,14 +133,19 @@ func (c *Conv2D) Kernel() string { return c.name }
 
 // WorkspaceLen is the scratch length (float32 elements) Run needs. The
 // stride-1 implicit GEMM needs a padded copy of one group's input and its
-// output on the wide grid; the other paths need none (packing memory is
+// output on the wide grid, the strided one a padded, phase-split copy of
+// one group's input; pointwise and depthwise need none (packing memory is
 // per worker and internal).
 func (c *Conv2D) WorkspaceLen() int {
-	if c.algo != convWide {
-		return 0
+	switch c.algo {
+	case convWide:
+		padLen, wideLen := c.wideLens()
+		return padLen + wideLen
+	case convIGEMM:
+		_, _, planeLen := c.phaseGeom()
+		return (c.p.InC / c.p.Group) * planeLen
 	}
-	padLen, wideLen := c.wideLens()
-	return padLen + wideLen
+	return 0
 }
 
 // wideGeom is the padded geometry of the stride-1 wide-grid path: padded
@@ -244,7 +249,10 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 					return dst
 				}
 			} else {
-				src.packB = c.im2colPacker(gimg)
+				_, _, planeLen := c.phaseGeom()
+				ph := ws[:cg*planeLen]
+				c.buildPhases(gimg, ph)
+				src.packB = c.phasePacker(ph)
 			}
 			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}
@@ -276,70 +284,74 @@ func prepackedA(packed []float32, mr, m int) func(dst []float32, i0, mc, k0, kc 
 	}
 }
 
-// im2colPacker returns a gemmSrc.packB that packs the KC×NC block of the
-// implicit im2col matrix of one group's image (rows: channel, ky, kx;
-// columns: output positions) straight into NR-wide panels.
-func (c *Conv2D) im2colPacker(img []float32) func(dst []float32, k0, kc, j0, nc int) []float32 {
+// phaseGeom is the geometry of the strided implicit GEMM: each channel of
+// the zero-padded input (hp×wp) is split by column phase into sw planes
+// of hp×wq, so that the inputs of one output row for one tap are
+// contiguous in one phase plane.
+func (c *Conv2D) phaseGeom() (hp, wq, planeLen int) {
+	p := c.p
+	hp = p.InH + p.PadTop + p.PadBottom
+	wp := p.InW + p.PadLeft + p.PadRight
+	wq = (wp + p.StrideW - 1) / p.StrideW
+	return hp, wq, hp * p.StrideW * wq
+}
+
+// buildPhases writes one group's image into the phase planes ph.
+func (c *Conv2D) buildPhases(gimg, ph []float32) {
+	p := c.p
+	hp, wq, planeLen := c.phaseGeom()
+	sw := p.StrideW
+	clear(ph)
+	for ch := 0; ch < p.InC/p.Group; ch++ {
+		for y := 0; y < p.InH; y++ {
+			row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
+			for phase := 0; phase < sw; phase++ {
+				d := ph[ch*planeLen+(phase*hp+y+p.PadTop)*wq : ch*planeLen+(phase*hp+y+p.PadTop+1)*wq]
+				// padded column xp = xq·sw + phase holds row[xp − PadLeft].
+				xq0 := max(0, (p.PadLeft-phase+sw-1)/sw)
+				for xq := xq0; xq < wq; xq++ {
+					x := xq*sw + phase - p.PadLeft
+					if x >= p.InW {
+						break
+					}
+					d[xq] = row[x]
+				}
+			}
+		}
+	}
+}
+
+// phasePacker returns a gemmSrc.packB that packs the KC×NC block of the
+// implicit im2col matrix (rows: channel, ky, kx; columns: output
+// positions) from the phase planes: one copy per output row and tap.
+func (c *Conv2D) phasePacker(ph []float32) func(dst []float32, k0, kc, j0, nc int) []float32 {
 	p := c.p
 	nr := c.gemm.NR
 	ow := p.OutW()
+	hp, wq, planeLen := c.phaseGeom()
 	taps := p.KH * p.KW
+	sw := p.StrideW
 	return func(dst []float32, k0, kc, j0, nc int) []float32 {
 		for rr := 0; rr < kc; rr++ {
 			r := k0 + rr
 			ch, t := r/taps, r%taps
 			ky, kx := t/p.KW, t%p.KW
-			plane := img[ch*p.InH*p.InW : (ch+1)*p.InH*p.InW]
-			offY := ky*p.DilH - p.PadTop
-			offX := kx*p.DilW - p.PadLeft
-			// Output columns ox with 0 ≤ ox·sw + offX < InW.
-			oxLo := 0
-			if offX < 0 {
-				oxLo = (-offX + p.StrideW - 1) / p.StrideW
-			}
-			oxHi := 0
-			if p.InW-1-offX >= 0 {
-				oxHi = min(ow, (p.InW-1-offX)/p.StrideW+1)
-			}
-			j := j0
-			for j < j0+nc {
+			phase, off := (kx*p.DilW)%sw, (kx*p.DilW)/sw
+			base := ch*planeLen + phase*hp*wq + off
+			for j := j0; j < j0+nc; {
 				oy, ox := j/ow, j%ow
-				seg := min(ow-ox, j0+nc-j) // columns left in this output row
-				iy := oy*p.StrideH + offY
-				rowOK := iy >= 0 && iy < p.InH
-				var src []float32
-				if rowOK {
-					src = plane[iy*p.InW : (iy+1)*p.InW]
-				}
-				for s := 0; s < seg; {
-					jj := j - j0 + s
+				seg := min(ow-ox, j0+nc-j)
+				row0 := base + (oy*p.StrideH+ky*p.DilH)*wq + ox
+				srow := ph[row0 : row0+seg]
+				for jj := j - j0; len(srow) > 0; {
 					q, col := jj/nr, jj%nr
 					d := dst[q*kc*nr+rr*nr+col : q*kc*nr+rr*nr+nr]
-					run := min(len(d), seg-s)
-					x := ox + s
-					if !rowOK {
-						clear(d[:run])
-					} else {
-						// [a, b) of this run reads inside the image row.
-						a := min(max(oxLo-x, 0), run)
-						b := max(min(oxHi-x, run), a)
-						clear(d[:a])
-						if b <= a {
-							// entirely in the padding
-						} else if p.StrideW == 1 {
-							copy(d[a:b], src[x+a+offX:x+b+offX])
-						} else {
-							for i := a; i < b; i++ {
-								d[i] = src[(x+i)*p.StrideW+offX]
-							}
-						}
-						clear(d[b:run])
-					}
-					s += run
+					n := copy(d, srow)
+					srow = srow[n:]
+					jj += n
 				}
 				j += seg
 			}
-			// Zero the padding columns of the last panel.
 			if rem := nc % nr; rem != 0 {
 				q := nc / nr
 				clear(dst[q*kc*nr+rr*nr+rem : q*kc*nr+rr*nr+nr])
