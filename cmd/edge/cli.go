@@ -31,10 +31,14 @@ type options interface {
 
 // commands lists the subcommands in help order.
 var commands = []*command{
+	probeCommand,
+	budgetCommand,
 	runCommand,
 	evalCommand,
 	benchCommand,
+	compressCommand,
 	conformanceCommand,
+	demoCommand,
 	versionCommand,
 }
 

@@ -27,6 +27,7 @@ type progress struct {
 	delay   time.Duration
 	every   time.Duration
 	message string
+	stop    chan struct{}
 }
 
 const (
@@ -79,6 +80,35 @@ func (p *progress) Status(msg string) {
 	p.draw(false)
 }
 
+// Tick redraws the bar periodically (elapsed time, ETA) until Done, for
+// work that reports progress rarely or never.
+func (p *progress) Tick() *progress {
+	if p == nil || !p.on {
+		return p
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.stop != nil {
+		return p
+	}
+	p.stop = make(chan struct{})
+	go func(stop chan struct{}) {
+		t := time.NewTicker(250 * time.Millisecond)
+		defer t.Stop()
+		for {
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+				p.mu.Lock()
+				p.draw(false)
+				p.mu.Unlock()
+			}
+		}
+	}(p.stop)
+	return p
+}
+
 // Done erases the bar.
 func (p *progress) Done() {
 	if p == nil {
@@ -86,6 +116,10 @@ func (p *progress) Done() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.stop != nil {
+		close(p.stop)
+		p.stop = nil
+	}
 	if p.drawn {
 		fmt.Fprint(p.w, "\r\033[K")
 		p.drawn = false
