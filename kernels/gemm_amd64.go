@@ -35,7 +35,18 @@ func gemmF32x6x16AVX2(k int, a, b, c *float32, ldc, mr int, mask uint64, flags i
 //go:noescape
 func packAGatherAVX512(dst, src *float32, idx *int32, kc, mr int, gmask, smask uint64, alpha float32)
 
-// packAAVX512 packs A (not transposed) for an AVX-512 kernel with MR ≤ 16.
+// packA14AVX512 packs nblk blocks of 16 columns of 14 rows of A into the
+// 14-wide panel at dst with an in-register 16×16 transpose; rows[r]
+// points at row r (rows 14, 15 are not read). Its generic twin is packA.
+//
+//go:noescape
+func packA14AVX512(dst *float32, rows *[16]*float32, nblk int)
+
+// zeroRow stands in for missing rows of a partial 14-row panel.
+var zeroRow [512]float32
+
+// packAAVX512 packs A (not transposed) for an AVX-512 kernel with MR ≤ 16:
+// 14-row panels by transposing 16×16 blocks, the rest by gathers.
 func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int) {
 	var idx [16]int32
 	for r := range idx {
@@ -45,7 +56,21 @@ func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc,
 	for p := 0; p < mc; p += mr {
 		rows := min(mr, mc-p)
 		_ = a[(i0+p+rows-1)*lda+k0+kc-1] // bounds: the last element read
-		packAGatherAVX512(&dst[p*kc], &a[(i0+p)*lda+k0], &idx[0], kc, mr, uint64(1)<<uint(rows)-1, smask, alpha)
+		done := 0
+		if mr == 14 && alpha == 1 && kc >= 16 && kc <= len(zeroRow) {
+			var ptrs [16]*float32
+			for r := range ptrs {
+				ptrs[r] = &zeroRow[0]
+				if r < rows {
+					ptrs[r] = &a[(i0+p+r)*lda+k0]
+				}
+			}
+			done = kc / 16 * 16
+			packA14AVX512(&dst[p*kc], &ptrs, kc/16)
+		}
+		if done < kc {
+			packAGatherAVX512(&dst[p*kc+done*mr], &a[(i0+p)*lda+k0+done], &idx[0], kc-done, mr, uint64(1)<<uint(rows)-1, smask, alpha)
+		}
 	}
 }
 

@@ -639,6 +639,140 @@ func genGEMV(g *gen) {
 	g.f("")
 }
 
+// genTranspose writes packA14AVX512, which packs 14 rows of A (16 row
+// pointers; rows 14 and 15 unused) into the 14-wide A panel, 16 columns
+// of A per block, with a 16×16 in-register transpose (unpack, unpack,
+// two 128-bit lane shuffles). The generator simulates the shuffles to
+// find which register holds which column. Its generic twin is packA.
+func genTranspose(g *gen) {
+	const mr = 14
+	// Simulation: each register holds 16 (row, col) lanes.
+	type lane struct{ r, c int }
+	var reg [32][16]lane
+	for r := 0; r < 16; r++ {
+		for c := 0; c < 16; c++ {
+			reg[r][c] = lane{r, c}
+		}
+	}
+	var code []string
+	unpck := func(op string, hi bool, pd bool, a, b, d int) {
+		var out [16]lane
+		for blk := 0; blk < 4; blk++ {
+			base := blk * 4
+			if pd {
+				h := 0
+				if hi {
+					h = 2
+				}
+				out[base+0], out[base+1] = reg[a][base+h], reg[a][base+h+1]
+				out[base+2], out[base+3] = reg[b][base+h], reg[b][base+h+1]
+			} else {
+				h := 0
+				if hi {
+					h = 2
+				}
+				out[base+0], out[base+1] = reg[a][base+h], reg[b][base+h]
+				out[base+2], out[base+3] = reg[a][base+h+1], reg[b][base+h+1]
+			}
+		}
+		reg[d] = out
+		// Go operand order: OP src2, src1, dst (Intel: dst, src1, src2).
+		code = append(code, fmt.Sprintf("\t%s Z%d, Z%d, Z%d", op, b, a, d))
+	}
+	shuf := func(imm int, a, b, d int) {
+		var out [16]lane
+		for q := 0; q < 4; q++ {
+			sel := imm >> (2 * q) & 3
+			src := a
+			if q >= 2 {
+				src = b
+			}
+			for e := 0; e < 4; e++ {
+				out[q*4+e] = reg[src][sel*4+e]
+			}
+		}
+		reg[d] = out
+		code = append(code, fmt.Sprintf("\tVSHUFF32X4 $0x%02x, Z%d, Z%d, Z%d", imm, b, a, d))
+	}
+	// Stage 1: rows in Z0..Z15 -> Z16..Z31.
+	for i := 0; i < 8; i++ {
+		unpck("VUNPCKLPS", false, false, 2*i, 2*i+1, 16+2*i)
+		unpck("VUNPCKHPS", true, false, 2*i, 2*i+1, 16+2*i+1)
+	}
+	// Stage 2: Z16..Z31 -> Z0..Z15.
+	for i := 0; i < 4; i++ {
+		t := 16 + 4*i
+		unpck("VUNPCKLPD", false, true, t, t+2, 4*i)
+		unpck("VUNPCKHPD", true, true, t, t+2, 4*i+1)
+		unpck("VUNPCKLPD", false, true, t+1, t+3, 4*i+2)
+		unpck("VUNPCKHPD", true, true, t+1, t+3, 4*i+3)
+	}
+	// Stage 3: Z0..Z15 -> Z16..Z31.
+	for h := 0; h < 2; h++ {
+		for i := 0; i < 4; i++ {
+			shuf(0x88, 8*h+i, 8*h+4+i, 16+8*h+i)
+			shuf(0xdd, 8*h+i, 8*h+4+i, 16+8*h+4+i)
+		}
+	}
+	// Stage 4: Z16..Z31 -> Z0..Z15.
+	for i := 0; i < 8; i++ {
+		shuf(0x88, 16+i, 24+i, i)
+		shuf(0xdd, 16+i, 24+i, 8+i)
+	}
+	// Find the register holding column c in row order.
+	colReg := make([]int, 16)
+	for c := 0; c < 16; c++ {
+		colReg[c] = -1
+		for r := 0; r < 16; r++ {
+			ok := true
+			for e := 0; e < 16; e++ {
+				if reg[r][e] != (lane{e, c}) {
+					ok = false
+				}
+			}
+			if ok {
+				colReg[c] = r
+			}
+		}
+		if colReg[c] < 0 {
+			log.Fatalf("transpose: column %d not found", c)
+		}
+	}
+	g.f("// func packA14AVX512(dst *float32, rows *[16]*float32, nblk int)")
+	g.f("TEXT ·packA14AVX512(SB), NOSPLIT, $0-24")
+	g.f("\tMOVQ dst+0(FP), DI")
+	g.f("\tMOVQ rows+8(FP), SI")
+	g.f("\tMOVQ nblk+16(FP), CX")
+	g.f("\tXORQ DX, DX")
+	g.f("\tMOVQ $0x%x, AX", (1<<mr)-1)
+	g.f("\tKMOVW AX, K1")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ tdone")
+	g.f("tloop:")
+	for r := 0; r < 16; r++ {
+		if r < mr {
+			g.f("\tMOVQ %d(SI), AX", 8*r)
+			g.f("\tVMOVUPS (AX)(DX*1), Z%d", r)
+		} else {
+			g.f("\tVXORPS Z%d, Z%d, Z%d", r, r, r)
+		}
+	}
+	for _, l := range code {
+		g.f("%s", l)
+	}
+	for c := 0; c < 16; c++ {
+		g.f("\tVMOVUPS Z%d, K1, %d(DI)", colReg[c], c*mr*4)
+	}
+	g.f("\tADDQ $64, DX")
+	g.f("\tADDQ $%d, DI", 16*mr*4)
+	g.f("\tDECQ CX")
+	g.f("\tJNE tloop")
+	g.f("tdone:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -650,6 +784,7 @@ func main() {
 	genPackGather(&a5)
 	genDW(&a5)
 	genGEMV(&a5)
+	genTranspose(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
 	n.b.WriteString(header)
