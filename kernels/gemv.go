@@ -17,14 +17,16 @@ const gemvMaxRows = 2
 // followed by ep, split over the pool along N.
 func (g *GemmKernel) gemv(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue) {
 	gk := g.gemv4
-	x := make([]float32, m*k)
+	xs := getScratch(m * k)
+	defer scratchPool.Put(xs)
+	x := xs.buf[:m*k]
 	for i := 0; i < m; i++ {
+		if !transA {
+			copy(x[i*k:(i+1)*k], a[i*lda:i*lda+k])
+			continue
+		}
 		for l := 0; l < k; l++ {
-			if transA {
-				x[i*k+l] = a[l*lda+i]
-			} else {
-				x[i*k+l] = a[i*lda+l]
-			}
+			x[i*k+l] = a[l*lda+i]
 		}
 	}
 	const unit = 64
@@ -35,7 +37,9 @@ func (g *GemmKernel) gemv(p *Pool, transA, transB bool, m, n, k int, alpha float
 	}
 	threads.Parallel(chunks, func(lo, hi int) {
 		j0, j1 := lo*unit, min(n, hi*unit)
-		tmp := make([]float32, j1-j0)
+		ts := getScratch(j1 - j0)
+		defer scratchPool.Put(ts)
+		tmp := ts.buf[:j1-j0]
 		for i := 0; i < m; i++ {
 			xi := x[i*k : (i+1)*k]
 			if transB {
