@@ -41,6 +41,9 @@ type alloc struct {
 	rank  []int
 	dense []bool
 	keep  [][]int // kept component indices per factor; nil: the first rank
+	// scale, when not nil, holds per factor a factor in (0, 1] for each
+	// kept component (the relaxed mask), multiplying its singular value.
+	scale [][]float64
 }
 
 func (p *problem) cost(a alloc) (macs, params int64) {

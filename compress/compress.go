@@ -446,8 +446,23 @@ func (c *calibRun) weightsOf(a alloc) [][]float32 {
 // cobla solves the relaxation from the greedy allocation and rounds it.
 func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, error) {
 	p := c.p
+	// Warm start: the better baseline on the training images.
 	g0 := p.greedy()
 	x0 := p.binaryMasks(g0)
+	u0 := p.uniform()
+	if xu := p.binaryMasks(u0); true {
+		fg0, err := c.obj.value(x0, c.train)
+		if err != nil {
+			return alloc{}, 0, err
+		}
+		fu0, err := c.obj.value(xu, c.train)
+		if err != nil {
+			return alloc{}, 0, err
+		}
+		if fu0 < fg0 {
+			x0 = xu
+		}
+	}
 	// Dense layers of the greedy start are at kmax in the relaxation,
 	// which costs less than dense, so x0 is feasible.
 	cm, cp := p.linear()
@@ -492,12 +507,16 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 	if err != nil {
 		return alloc{}, 0, err
 	}
-	// Candidates: the greedy start, nearest rounding, stochastic ones.
-	cands := []alloc{p.promote(g0)}
-	cands = append(cands, p.promote(p.roundMasks(x, nil)))
+	// Candidates: both baselines, the nearest rounding and stochastic
+	// ones, each also with the relaxed masks kept as singular-value scales.
+	cands := []alloc{p.promote(g0), p.promote(u0)}
+	add := func(a alloc) {
+		cands = append(cands, p.promote(a), p.promote(p.withScales(a, x)))
+	}
+	add(p.roundMasks(x, nil))
 	rng := rand.New(rand.NewPCG(c.opts.Seed, 0xc0b1a))
 	for r := 0; r < c.opts.Roundings; r++ {
-		cands = append(cands, p.promote(p.roundMasks(x, rng)))
+		add(p.roundMasks(x, rng))
 	}
 	best, bestF := -1, math.Inf(1)
 	for i, a := range cands {

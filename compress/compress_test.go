@@ -3,6 +3,9 @@ package compress
 import (
 	"context"
 	"errors"
+	"fmt"
+	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"testing"
@@ -80,37 +83,193 @@ func top1(t testing.TB, g *ir.Graph, c Calibration) float64 {
 	return float64(ok) / float64(n)
 }
 
-func TestCompressSmallAllMethods(t *testing.T) {
+func checkResult(t *testing.T, res *Result, budget Budget) {
+	t.Helper()
+	if budget.MACs > 0 && res.MACsAfter > budget.MACs {
+		t.Errorf("MACs %d over the budget %d", res.MACsAfter, budget.MACs)
+	}
+	if budget.Params > 0 && res.ParamsAfter > budget.Params {
+		t.Errorf("params %d over the budget %d", res.ParamsAfter, budget.Params)
+	}
+	cm, err := runtime.FromGraph(res.Graph)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := cm.Info().MACs; got != res.MACsAfter {
+		t.Errorf("runtime counts %d MACs, compress predicted %d", got, res.MACsAfter)
+	}
+	if got := cm.Info().Params; got != res.ParamsAfter {
+		t.Errorf("runtime counts %d params, compress predicted %d", got, res.ParamsAfter)
+	}
+}
+
+// TestCompressSmall is the CI-sized run: fmnist-small, 256 calibration
+// images, a few SQP iterations; budgets hold, MACs/params agree with the
+// runtime, a seed makes runs identical, and the written file loads.
+func TestCompressSmall(t *testing.T) {
 	m := loadFixture(t, "fmnist-small")
 	cal := loadCalib(t, "train", 0, 256)
-	test := loadCalib(t, "t10k", 0, 1000)
+	test := loadCalib(t, "t10k", 0, 500)
 	info := m.Info()
 	dense := top1(t, m.Graph(), test)
-	t.Logf("dense: %d MACs, %d params, top-1 %.4f", info.MACs, info.Params, dense)
-	for _, method := range []Method{MethodUniform, MethodGreedy, MethodCOBLA} {
-		t.Run(string(method), func(t *testing.T) {
-			budget := Budget{MACs: info.MACs / 2}
-			res, err := Compress(context.Background(), m, Options{Method: method, Budget: budget, Calib: cal, Seed: 1, MaxIter: 4, Threads: 2})
+	t.Logf("dense: %d MACs, %d params, top-1 %.4f on 500 test images", info.MACs, info.Params, dense)
+	cases := []struct {
+		name   string
+		method Method
+		scheme Scheme
+		budget Budget
+	}{
+		{"uniform-macs", MethodUniform, SchemeAuto, Budget{MACs: info.MACs / 2}},
+		{"greedy-params", MethodGreedy, SchemeChannel, Budget{Params: info.Params / 3}},
+		{"greedy-both", MethodGreedy, SchemeSpatial, Budget{MACs: info.MACs * 6 / 10, Params: info.Params / 2}},
+		{"cobla-macs", MethodCOBLA, SchemeAuto, Budget{MACs: info.MACs * 4 / 10}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			opts := Options{Method: c.method, Scheme: c.scheme, Budget: c.budget, Calib: cal, Seed: 7, MaxIter: 2, Roundings: 2, Threads: 2}
+			res, err := Compress(context.Background(), m, opts)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if res.MACsAfter > budget.MACs {
-				t.Errorf("MACs %d over the budget %d", res.MACsAfter, budget.MACs)
-			}
-			cm, err := runtime.FromGraph(res.Graph)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := cm.Info().MACs; got != res.MACsAfter {
-				t.Errorf("runtime counts %d MACs, compress predicted %d", got, res.MACsAfter)
-			}
-			if got := cm.Info().Params; got != res.ParamsAfter {
-				t.Errorf("runtime counts %d params, compress predicted %d", got, res.ParamsAfter)
-			}
+			checkResult(t, res, c.budget)
 			acc := top1(t, res.Graph, test)
-			t.Logf("%s: MACs %d/%d params %d/%d iters %d top-1 %.4f (held-out %.4f→%.4f) %.1fs ranks %v",
-				method, res.MACsAfter, res.MACsBefore, res.ParamsAfter, res.ParamsBefore, res.Iterations, acc, res.HeldOutTop1Before, res.HeldOutTop1After, res.Seconds, res.Ranks)
+			t.Logf("MACs %d/%d params %d/%d iters %d top-1 %.4f held-out %.4f %.1fs",
+				res.MACsAfter, res.MACsBefore, res.ParamsAfter, res.ParamsBefore, res.Iterations, acc, res.HeldOutTop1After, res.Seconds)
+			if acc < 0.5 {
+				t.Errorf("top-1 %.4f: the compressed model is broken", acc)
+			}
+			if c.method != MethodCOBLA {
+				return
+			}
+			again, err := Compress(context.Background(), m, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fmt.Sprint(again.Ranks) != fmt.Sprint(res.Ranks) || again.MACsAfter != res.MACsAfter {
+				t.Errorf("same seed, different results:\n%v\n%v", res.Ranks, again.Ranks)
+			}
+			for k, v := range res.Graph.Initializers {
+				w := again.Graph.Initializers[k]
+				if w == nil || fmt.Sprint(w.F32) != fmt.Sprint(v.F32) {
+					t.Fatalf("same seed, initializer %q differs", k)
+				}
+			}
+			path := filepath.Join(t.TempDir(), "small-cobla.onnx")
+			if err := res.Write(path); err != nil {
+				t.Fatal(err)
+			}
+			lm, err := runtime.Load(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			md := lm.Info().Metadata
+			for _, k := range []string{"compress.method", "compress.ranks", "compress.budget_macs", "labels", "preprocess.mean"} {
+				if md[k] == "" {
+					t.Errorf("metadata %q missing", k)
+				}
+			}
+			if got := top1(t, lm.Graph(), test); got != acc {
+				t.Errorf("written model: top-1 %.4f, in memory %.4f", got, acc)
+			}
+			entries, _ := os.ReadDir(filepath.Dir(path))
+			if len(entries) != 1 {
+				t.Errorf("temporary files left: %v", entries)
+			}
 		})
+	}
+}
+
+// TestCancelLeavesNoFile: a cancelled run returns the context's error.
+func TestCancelLeavesNoFile(t *testing.T) {
+	m := loadFixture(t, "fmnist-small")
+	cal := loadCalib(t, "train", 0, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := Compress(ctx, m, Options{Budget: Budget{MACs: m.Info().MACs / 2}, Calib: cal})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("got %v, want context.Canceled", err)
+	}
+}
+
+func TestWriteFailureLeavesNoFile(t *testing.T) {
+	m := loadFixture(t, "fmnist-small")
+	res, err := Compress(context.Background(), m, Options{Method: MethodUniform, Budget: Budget{MACs: m.Info().MACs / 2}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "missing", "out.onnx")
+	if err := res.Write(bad); err == nil {
+		t.Fatal("write into a missing directory succeeded")
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Fatalf("files left: %v", entries)
+	}
+}
+
+func TestCOBLANeedsCalibration(t *testing.T) {
+	m := loadFixture(t, "fmnist-small")
+	_, err := Compress(context.Background(), m, Options{Budget: Budget{MACs: m.Info().MACs / 2}})
+	if !errors.Is(err, ErrNoCalibration) {
+		t.Fatalf("got %v, want ErrNoCalibration", err)
+	}
+}
+
+// TestGradientSmall checks ∂f/∂m on fmnist-small with real images against
+// central finite differences.
+func TestGradientSmall(t *testing.T) {
+	m := loadFixture(t, "fmnist-small")
+	cal := loadCalib(t, "train", 0, 16)
+	info := m.Info()
+	opts := Options{Budget: Budget{MACs: info.MACs / 2}, Calib: cal, Batch: 8, Threads: 2}
+	if err := opts.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	wls, err := findLayers(m.Graph())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []*factor
+	for _, l := range wls {
+		f, err := decompose(l, SchemeAuto, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != nil {
+			fs = append(fs, f)
+		}
+	}
+	p := newProblem(fs, info.MACs, info.Params, info.MACs/2, 0)
+	c, err := newCalibRun(context.Background(), m.Graph(), p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.close()
+	x := p.binaryMasks(p.uniform())
+	for i := range x {
+		x[i] = 0.3 + 0.5*x[i]
+	}
+	idx := append(append([]int(nil), c.train...), c.held...)
+	_, g, err := c.obj.grad(x, idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, f := range p.factors {
+		for trial := 0; trial < 2; trial++ {
+			i := f.off + r.IntN(min(f.kmax, 8)) // the large components matter
+			old := x[i]
+			h := 2e-2
+			x[i] = old + h
+			fp, _ := c.obj.value(x, idx)
+			x[i] = old - h
+			fm, _ := c.obj.value(x, idx)
+			x[i] = old
+			fd := (fp - fm) / (2 * h)
+			if d := math.Abs(fd - g[i]); d > 1e-3+0.05*math.Abs(fd) {
+				t.Errorf("layer %s mask %d: gradient %.6g, finite difference %.6g", f.l.node.Name, i-f.off, g[i], fd)
+			}
+		}
 	}
 }
 

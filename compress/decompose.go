@@ -340,12 +340,16 @@ func (f *factor) maskGrad(gemm *kernels.GemmKernel, pool *kernels.Pool, gw, tmp 
 // lowRank returns the factor pair for the components keep (indices into
 // the singular vectors), each scaled by √s: a is K×cols-of-first-layer
 // data, b the second layer's; see writer.go for the layouts.
-func (f *factor) pair(keep []int) (a, b [][]float32) {
+func (f *factor) pair(keep []int, scale []float64) (a, b [][]float32) {
 	a = make([][]float32, len(keep))
 	b = make([][]float32, len(keep))
 	k := f.kmax
 	for j, i := range keep {
-		sq := float32(math.Sqrt(f.s[i]))
+		sv := f.s[i]
+		if scale != nil {
+			sv *= scale[j]
+		}
+		sq := float32(math.Sqrt(sv))
 		ui := make([]float32, f.rows)
 		vi := make([]float32, f.cols)
 		for r := range ui {

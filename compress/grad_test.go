@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"context"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -238,5 +239,104 @@ func TestConvForwardMatchesKernels(t *testing.T) {
 				t.Fatalf("case %d batch %d: adjoint mismatch %v vs %v", ci, batch, lhs, rhs)
 			}
 		}
+	}
+}
+
+// maskSetup builds the objective of a graph's factors on random images.
+func maskSetup(t *testing.T, g *ir.Graph, n int, labels bool) (*calibRun, []float64) {
+	t.Helper()
+	wls, err := findLayers(g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fs []*factor
+	for _, l := range wls {
+		f, err := decompose(l, SchemeAuto, true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if f != nil {
+			fs = append(fs, f)
+		}
+	}
+	var macs, params int64
+	for _, l := range wls {
+		macs += l.macs
+		params += l.params
+	}
+	p := newProblem(fs, macs, params, macs/2, 0)
+	r := rand.New(rand.NewPCG(4, 4))
+	in := g.Inputs[0].Shape
+	x, y := synthImages(r, n, in[1]*in[2]*in[3])
+	img := &ir.Tensor{DType: ir.Float32, Shape: ir.Shape{n, in[1], in[2], in[3]}, F32: x}
+	cal := Calibration{Images: img}
+	if labels {
+		cal.Labels = y
+	}
+	opts := Options{Budget: Budget{MACs: macs / 2}, Calib: cal, Batch: 4, Threads: 2}
+	if err := opts.defaults(); err != nil {
+		t.Fatal(err)
+	}
+	c, err := newCalibRun(context.Background(), g, p, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := make([]float64, p.n)
+	for i := range m {
+		m[i] = 0.2 + 0.6*r.Float64()
+	}
+	return c, m
+}
+
+func TestMaskGradientFiniteDifference(t *testing.T) {
+	for _, labels := range []bool{true, false} {
+		c, m := maskSetup(t, synthGraph(1), 10, labels)
+		defer c.close()
+		idx := append(append([]int(nil), c.train...), c.held...)
+		_, g, err := c.obj.grad(m, idx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := rand.New(rand.NewPCG(5, 5))
+		checked := 0
+		for trial := 0; trial < 12; trial++ {
+			i := r.IntN(len(m))
+			old := m[i]
+			h := 1e-2
+			m[i] = old + h
+			fp, _ := c.obj.value(m, idx)
+			m[i] = old - h
+			fm, _ := c.obj.value(m, idx)
+			m[i] = old
+			fd := (fp - fm) / (2 * h)
+			if d := math.Abs(fd - g[i]); d > 2e-4+0.03*math.Abs(fd) {
+				t.Errorf("labels=%v mask %d: gradient %.6g, finite difference %.6g", labels, i, g[i], fd)
+			}
+			checked++
+		}
+		if checked == 0 || len(c.p.factors) < 4 {
+			t.Fatalf("only %d factors", len(c.p.factors))
+		}
+	}
+}
+
+// TestKLAtOriginalIsZero: with unlabeled data the objective is the KL
+// divergence from the original network, so the dense weights give 0.
+func TestKLAtOriginalIsZero(t *testing.T) {
+	c, _ := maskSetup(t, synthGraph(2), 9, false)
+	defer c.close()
+	f, err := c.obj.valueW(c.obj.base, c.held)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if math.Abs(f) > 1e-5 {
+		t.Fatalf("KL of the original network = %g, want 0", f)
+	}
+	m := make([]float64, c.p.n)
+	for i := range m {
+		m[i] = 0.5
+	}
+	if f2, _ := c.obj.value(m, c.held); f2 <= 1e-6 {
+		t.Fatalf("KL of a perturbed network = %g, want > 0", f2)
 	}
 }

@@ -92,6 +92,9 @@ func (p *problem) repair(a alloc) alloc {
 			break
 		}
 		a.keep[best] = a.keep[best][:len(a.keep[best])-1]
+		if a.scale != nil && a.scale[best] != nil {
+			a.scale[best] = a.scale[best][:len(a.scale[best])-1]
+		}
 		a.rank[best]--
 		macs -= p.factors[best].macPer
 		params -= p.factors[best].parPer
@@ -112,12 +115,43 @@ func (a alloc) keepOf(i int) []int {
 	return k
 }
 
+// scaleOf returns the kept components' scales of factor i (nil: all 1).
+func (a alloc) scaleOf(i int) []float64 {
+	if a.scale == nil {
+		return nil
+	}
+	return a.scale[i]
+}
+
+// withScales returns a copy of a whose kept components carry the relaxed
+// masks m as scales (a rank-K model reproducing the relaxed weights'
+// top-K components exactly).
+func (p *problem) withScales(a alloc, m []float64) alloc {
+	b := a.clone()
+	b.scale = make([][]float64, len(p.factors))
+	for i, f := range p.factors {
+		keep := b.keepOf(i)
+		sc := make([]float64, len(keep))
+		for j, c := range keep {
+			sc[j] = math.Min(1, math.Max(m[f.off+c], 1e-3))
+		}
+		b.scale[i] = sc
+	}
+	return b
+}
+
 func (a alloc) clone() alloc {
 	b := alloc{rank: append([]int(nil), a.rank...), dense: append([]bool(nil), a.dense...)}
 	if a.keep != nil {
 		b.keep = make([][]int, len(a.keep))
 		for i, k := range a.keep {
 			b.keep[i] = append([]int(nil), k...)
+		}
+	}
+	if a.scale != nil {
+		b.scale = make([][]float64, len(a.scale))
+		for i, k := range a.scale {
+			b.scale[i] = append([]float64(nil), k...)
 		}
 	}
 	return b
@@ -134,8 +168,12 @@ func (p *problem) binaryMasks(a alloc) []float64 {
 			}
 			continue
 		}
-		for _, j := range a.keepOf(i) {
+		sc := a.scaleOf(i)
+		for k, j := range a.keepOf(i) {
 			m[f.off+j] = 1
+			if sc != nil {
+				m[f.off+j] = sc[k]
+			}
 		}
 	}
 	return m

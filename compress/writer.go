@@ -56,7 +56,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
 			continue
 		}
 		f := fs[i]
-		n1, n2, err := f.nodes(&out, a.keepOf(i), unique)
+		n1, n2, err := f.nodes(&out, a.keepOf(i), a.scaleOf(i), unique)
 		if err != nil {
 			return nil, err
 		}
@@ -82,7 +82,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
 
 // nodes builds the two nodes (and their initializers in g) of the
 // factorized layer keeping the components keep.
-func (f *factor) nodes(g *ir.Graph, keep []int, unique func(string) string) (*ir.Node, *ir.Node, error) {
+func (f *factor) nodes(g *ir.Graph, keep []int, scale []float64, unique func(string) string) (*ir.Node, *ir.Node, error) {
 	l := f.l
 	nd := l.node
 	name := nd.Name
@@ -93,7 +93,7 @@ func (f *factor) nodes(g *ir.Graph, keep []int, unique func(string) string) (*ir
 	if k == 0 {
 		return nil, nil, fmt.Errorf("compress: internal: layer %q with rank 0", name)
 	}
-	us, vs := f.pair(keep)
+	us, vs := f.pair(keep, scale)
 	p := l.p
 	n, c, kh, kw := p.OutC, p.InC, p.KH, p.KW
 	mid := unique(name + "_lowrank")
