@@ -342,7 +342,7 @@ func DeriveBudget(cost ModelCost, targets Targets, prof *Profile, cal *Calibrati
 			var compMs float64
 			var compMACs int64
 			for _, l := range cost.Prediction.Layers {
-				if l.ComputeMs > 0 {
+				if l.ComputeMs > 0 && l.MACs > 0 {
 					compMs += l.ComputeMs
 					compMACs += l.MACs
 				}

@@ -79,11 +79,12 @@ type ShapeResult struct {
 	// GEMM view of the layer: M = output channels per group, N = output
 	// pixels, K = InC/Group·KH·KW (FC: M = rows, N = outputs, K = inputs);
 	// zero for pool/elemwise.
-	M     int   `json:"m,omitempty"`
-	N     int   `json:"n,omitempty"`
-	K     int   `json:"k,omitempty"`
-	Flops int64 `json:"flops"` // 2·MACs
-	Bytes int64 `json:"bytes"` // input + weights + output bytes
+	M      int   `json:"m,omitempty"`
+	N      int   `json:"n,omitempty"`
+	K      int   `json:"k,omitempty"`
+	Stride int   `json:"stride,omitempty"` // convolution stride (1 for FC)
+	Flops  int64 `json:"flops"`            // 2·MACs
+	Bytes  int64 `json:"bytes"`            // input + weights + output bytes
 	// Kernel is the implementation the kernels chose; MR×NR its GEMM
 	// register tile (0 when none).
 	Kernel string `json:"kernel,omitempty"`
@@ -95,9 +96,9 @@ type ShapeResult struct {
 	// ComputeGFLOPS is the rate after taking away the per-op overhead:
 	// Flops/(Ns − overhead) (see doc.go).
 	ComputeGFLOPS float64 `json:"compute_gflops,omitempty"`
-	// Slowdown is, for pool/elemwise, the measured time over the copy
-	// time of the same bytes (≥ 1 means slower than a copy).
-	Slowdown float64 `json:"slowdown,omitempty"`
+	// RateGBs is, for pool/elemwise, the bytes (inputs + outputs) the
+	// operator moves per nanosecond, after the overhead.
+	RateGBs float64 `json:"rate_gbs,omitempty"`
 }
 
 // MemoryResult is the copy bandwidth and dispatch overhead at one
@@ -109,6 +110,14 @@ type MemoryResult struct {
 	DRAMBytes  int64   `json:"dram_bytes"`
 	DRAMGBs    float64 `json:"dram_gbs"`
 	OverheadNs float64 `json:"overhead_ns"` // one tiny convolution on the pool
+	// ColdBytes is the weight working set of the cold-weights test: a
+	// 512→512 3×3 convolution on 4×4 pixels run in turn over enough
+	// copies of its 9.4 MB of weights to total ColdBytes. ColdGBs is the
+	// rate at which the evicted weights come back: weight bytes over the
+	// extra time per run compared with the cache-hot run (0 = no
+	// measurable penalty).
+	ColdBytes int64   `json:"cold_bytes,omitempty"`
+	ColdGBs   float64 `json:"cold_gbs,omitempty"`
 }
 
 // calShape is a calibration workload.
@@ -148,13 +157,18 @@ func conv(name string, inC, hw, outC, k, stride, group int) calShape {
 // networks (spatial 32 down to 2) and ImageNet-size ones (224 down to 7).
 func calShapes(quick bool) []calShape {
 	s := []calShape{
+		conv("conv3x3-64c-56px", 64, 56, 64, 3, 1, 1),        // M64 N3136 K576 (ImageNet stage 1)
 		conv("conv3x3-128c-28px", 128, 28, 128, 3, 1, 1),     // M128 N784 K1152
-		conv("conv3x3-64c-56px", 64, 56, 64, 3, 1, 1),        // M64 N3136 K576
+		conv("conv3x3-256c-14px", 256, 14, 256, 3, 1, 1),     // M256 N196 K2304
+		conv("conv3x3-512c-7px", 512, 7, 512, 3, 1, 1),       // M512 N49 K4608 (ImageNet stage 4)
+		conv("conv3x3-256c-8px", 256, 8, 256, 3, 1, 1),       // M256 N64 K2304 (CIFAR-size)
 		conv("conv3x3-512c-4px", 512, 4, 512, 3, 1, 1),       // M512 N16 K4608
-		conv("conv3x3-256c-8px", 256, 8, 256, 3, 1, 1),       // M256 N64 K2304
+		conv("conv3x3-32c-28px", 32, 28, 32, 3, 1, 1),        // M32 N784 K288
 		conv("conv3x3-3c-112px", 3, 112, 64, 3, 1, 1),        // small K=27, N12544
 		conv("conv3x3-1c-28px", 1, 28, 32, 3, 1, 1),          // small K=9
-		conv("conv3x3-32c-28px", 32, 28, 32, 3, 1, 1),        // M32 N784 K288
+		conv("conv7x7s2-3c-112px", 3, 112, 64, 7, 2, 1),      // stem K=147, N3136
+		conv("conv3x3s2-64c-56px", 64, 56, 128, 3, 2, 1),     // strided M128 N784 K576
+		conv("conv1x1s2-64c-56px", 64, 56, 128, 1, 2, 1),     // strided 1×1 downsample K=64
 		conv("conv1x1-64c-56px", 64, 56, 64, 1, 1, 1),        // thin K=64
 		conv("conv1x1-512c-8px", 512, 8, 64, 1, 1, 1),        // squeeze-like
 		conv("conv1x1-16c-32px", 16, 32, 64, 1, 1, 1),        // expand-like K=16
@@ -162,9 +176,12 @@ func calShapes(quick bool) []calShape {
 		{name: "fc-1x512x512", cat: CatFC, fcM: 1, fcK: 512, fcN: 512},
 		{name: "fc-1x4096x4096", cat: CatFC, fcM: 1, fcK: 4096, fcN: 4096, fullOnly: true},
 		{name: "fc-1x2048x2048", cat: CatFC, fcM: 1, fcK: 2048, fcN: 2048, quickOnly: true},
-		{name: "maxpool2x2-64c-56px", cat: CatPool, fcM: 64, pool: kernels.PoolParams{Kind: kernels.PoolMax,
+		{name: "maxpool2x2-64c-56px", cat: CatPool, op: "MaxPool", fcM: 64, pool: kernels.PoolParams{Kind: kernels.PoolMax,
 			In: []int{56, 56}, Out: []int{28, 28}, Kernel: []int{2, 2}, Strides: []int{2, 2}, Dilations: []int{1, 1},
 			PadsBegin: []int{0, 0}, PadsEnd: []int{0, 0}}},
+		{name: "maxpool3x3s2-64c-56px", cat: CatPool, op: "MaxPool", fcM: 64, pool: kernels.PoolParams{Kind: kernels.PoolMax,
+			In: []int{56, 56}, Out: []int{28, 28}, Kernel: []int{3, 3}, Strides: []int{2, 2}, Dilations: []int{1, 1},
+			PadsBegin: []int{1, 1}, PadsEnd: []int{1, 1}}},
 		{name: "relu-200k", cat: CatElemwise, n: 200704},
 		{name: "Relu-64c-32px", cat: CatElemwise, op: "Relu", fcM: 64, hw: 32, chain: 8},
 		{name: "Add-64c-32px", cat: CatElemwise, op: "Add", fcM: 64, hw: 32, chain: 8},
@@ -281,6 +298,10 @@ func measure(ctx context.Context, opts CalibrateOptions, prof *Profile, threads 
 	if opts.Quick {
 		dram = 32 << 20
 	}
+	cold, err := newColdTest(opts.Kernels, dram, prof.Memory.EffectiveAvailable)
+	if err != nil {
+		return nil, err
+	}
 	done := 0
 	for i, t := range order {
 		if err := ctx.Err(); err != nil {
@@ -306,13 +327,16 @@ func measure(ctx context.Context, opts CalibrateOptions, prof *Profile, threads 
 			if r.per > 1 {
 				ns /= float64(r.per)
 			}
-			res := ShapeResult{Name: r.shape.name, Category: r.shape.cat, OpType: r.shape.op, Threads: t, M: r.m, N: r.n, K: r.k,
+			res := ShapeResult{Name: r.shape.name, Category: r.shape.cat, OpType: r.shape.op, Threads: t, M: r.m, N: r.n, K: r.k, Stride: r.stride,
 				Flops: r.flops, Bytes: r.bytes, Ns: ns, Kernel: r.kernel}
 			res.MR, res.NR = TileOf(r.kernel)
 			if r.flops > 0 {
 				res.GFLOPS = float64(r.flops) / ns
 			}
 			cal.Shapes = append(cal.Shapes, res)
+		}
+		if cold != nil {
+			cold.measure(pool, &mr, budget*2)
 		}
 		pool.Close()
 		cal.Memory = append(cal.Memory, mr)
@@ -339,7 +363,7 @@ func (c *Calibration) derive() {
 		net := max(s.Ns-ohd, s.Ns/2)
 		switch s.Category {
 		case CatPool, CatElemwise:
-			s.Slowdown = net / (float64(s.Bytes) / c.bandwidth(s.Threads, s.Bytes))
+			s.RateGBs = float64(s.Bytes) / net
 		default:
 			s.ComputeGFLOPS = float64(s.Flops) / net
 		}
@@ -352,6 +376,7 @@ type calRun struct {
 	m, n, k      int
 	flops, bytes int64
 	kernel       string
+	stride       int
 	per          int   // operators per run (graph chains)
 	cloneBytes   int64 // bytes the runtime copies to return the output (subtracted)
 	run          func(pool *kernels.Pool)
@@ -386,6 +411,7 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 			r.flops = 2 * p.MACs()
 			r.bytes = 4 * int64(len(in)+len(w)+len(o))
 			r.kernel = c.Kernel()
+			r.stride = max(p.StrideH, p.StrideW)
 			r.run = func(pool *kernels.Pool) { c.Run(pool, 1, in, o, ws) }
 		case CatFC:
 			m, k, n := s.fcM, s.fcK, s.fcN
@@ -395,6 +421,7 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 			r.flops = 2 * int64(m) * int64(n) * int64(k)
 			r.bytes = 4 * int64(len(a)+len(w)+len(o))
 			r.kernel = g.Name
+			r.stride = 1
 			// As ops.Gemm runs a PyTorch Linear: B = Wᵀ (transB).
 			r.run = func(pool *kernels.Pool) { g.Sgemm(pool, false, true, m, n, k, 1, a, k, w, k, 0, o, n) }
 		case CatPool:
@@ -429,7 +456,10 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 // (at most 200 runs) and returns the median of the warm runs in
 // nanoseconds (the statistic `edge bench` reports as p50), or the cold
 // time when the budget allowed no second run.
-func timeIt(fn func(), budget time.Duration) float64 {
+func timeIt(fn func(), budget time.Duration) float64 { return timeQuantile(fn, budget, 0.5) }
+
+// timeQuantile is timeIt returning quantile q of the warm runs.
+func timeQuantile(fn func(), budget time.Duration, q float64) float64 {
 	start := time.Now()
 	c0 := clockNs()
 	fn()
@@ -444,7 +474,7 @@ func timeIt(fn func(), budget time.Duration) float64 {
 		return max(cold, 1)
 	}
 	slices.Sort(ts)
-	return max(ts[len(ts)/2], 1)
+	return max(ts[min(len(ts)-1, int(q*float64(len(ts))))], 1)
 }
 
 // clockNs is the measurement clock (monotonic wall time; tests may swap
@@ -462,12 +492,14 @@ func measureMemory(cfg kernels.Config, pool *kernels.Pool, threads int, cacheByt
 		for i := range src {
 			src[i] = float32(i)
 		}
-		ns := timeIt(func() {
+		// The fastest copy: bandwidth is a capability of the machine, and
+		// a busy neighbour's bursts only ever lower it.
+		ns := timeQuantile(func() {
 			pool.Parallel(threads, func(lo, hi int) {
 				a, z := lo*n/threads, hi*n/threads
 				copy(dst[a:z], src[a:z])
 			})
-		}, b)
+		}, b, 0)
 		return float64(2*int64(n)*4) / ns
 	}
 	r := MemoryResult{Threads: threads, CacheBytes: cacheBytes, DRAMBytes: dramBytes}
@@ -547,4 +579,63 @@ func (c *Calibration) nearestThreads(threads int) int {
 		}
 	}
 	return best
+}
+
+// coldTest measures how much slower a layer runs when its weights were
+// evicted by the rest of a large model.
+type coldTest struct {
+	convs   []*kernels.Conv2D
+	in, out []float32
+	ws      []float32
+	weights int64 // bytes per copy
+}
+
+// newColdTest prepares copies of a 512→512 3×3 conv on 4×4 pixels whose
+// weights total about ws bytes (at most an eighth of the available
+// memory); nil when fewer than three copies fit.
+func newColdTest(cfg kernels.Config, ws, available int64) (*coldTest, error) {
+	p := kernels.ConvParams{InC: 512, InH: 4, InW: 4, OutC: 512, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1,
+		PadTop: 1, PadLeft: 1, PadBottom: 1, PadRight: 1, Group: 1}
+	w := make([]float32, 512*512*9)
+	for i := range w {
+		w[i] = float32(i%13) * 0.01
+	}
+	ct := &coldTest{weights: 4 * int64(len(w))}
+	if available > 0 {
+		ws = min(ws, available/8)
+	}
+	n := int(ws / ct.weights)
+	if n < 3 {
+		return nil, nil
+	}
+	for i := 0; i < n; i++ {
+		c, err := kernels.NewConv2D(cfg, p, w, nil)
+		if err != nil {
+			return nil, fmt.Errorf("device: cold-weights test: %w", err)
+		}
+		ct.convs = append(ct.convs, c)
+	}
+	ct.in = make([]float32, 512*16)
+	ct.out = make([]float32, 512*16)
+	ct.ws = make([]float32, ct.convs[0].WorkspaceLen())
+	return ct, nil
+}
+
+// measure times one copy hot (the same weights every run) and all copies
+// in turn (each run's weights evicted by the others) and records the
+// rate of the extra traffic in mr.
+func (ct *coldTest) measure(pool *kernels.Pool, mr *MemoryResult, budget time.Duration) {
+	// Fastest runs of each: the difference of two medians would carry
+	// the noise of both.
+	hot := timeQuantile(func() { ct.convs[0].Run(pool, 1, ct.in, ct.out, ct.ws) }, budget/2, 0)
+	coldAll := timeQuantile(func() {
+		for _, c := range ct.convs {
+			c.Run(pool, 1, ct.in, ct.out, ct.ws)
+		}
+	}, budget/2, 0)
+	cold := coldAll / float64(len(ct.convs))
+	mr.ColdBytes = ct.weights * int64(len(ct.convs))
+	if extra := cold - hot; extra > 0.02*hot {
+		mr.ColdGBs = float64(ct.weights) / extra
+	}
 }

@@ -48,8 +48,8 @@ func TestCalibrateQuickAndCache(t *testing.T) {
 		if s.Ns <= 0 || (s.Flops > 0 && (s.GFLOPS <= 0 || s.ComputeGFLOPS <= 0)) {
 			t.Errorf("shape %s at %d threads: %v ns, %v GFLOPS, %v compute", s.Name, s.Threads, s.Ns, s.GFLOPS, s.ComputeGFLOPS)
 		}
-		if (s.Category == device.CatPool || s.Category == device.CatElemwise) && s.Slowdown <= 0 {
-			t.Errorf("shape %s: slowdown %v", s.Name, s.Slowdown)
+		if (s.Category == device.CatPool || s.Category == device.CatElemwise) && s.RateGBs <= 0 {
+			t.Errorf("shape %s: byte rate %v", s.Name, s.RateGBs)
 		}
 	}
 	for _, c := range []string{device.CatConv, device.CatPointwise, device.CatDepthwise, device.CatFC, device.CatPool, device.CatElemwise} {

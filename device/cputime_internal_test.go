@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -39,10 +40,14 @@ func TestPredictionCPUTime(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range cal.Shapes {
-		t.Logf("%-22s %9.1f us %7.1f GF slow %.2f", s.Name, s.Ns/1e3, s.GFLOPS, s.Slowdown)
+		t.Logf("%-22s %9.1f us %7.1f GF rate %.2f GB/s", s.Name, s.Ns/1e3, s.GFLOPS, s.RateGBs)
 	}
 	t.Logf("memory %+v", cal.Memory)
-	files, _ := filepath.Glob(os.Getenv("EDGE_PREDICT_MODELS"))
+	var files []string
+	for _, g := range strings.Fields(os.Getenv("EDGE_PREDICT_MODELS")) {
+		m, _ := filepath.Glob(g)
+		files = append(files, m...)
+	}
 	for _, f := range files {
 		m, err := runtime.Load(f)
 		if err != nil {

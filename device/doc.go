@@ -63,9 +63,18 @@
 // linearly between the neighbouring calibrated ones, and counts beyond
 // the largest use the largest):
 //
-//	time    = overhead(t) + max(compute, memory)      (roofline)
-//	compute = 2·MACs / G(t, category, M, N, K)        (compute layers)
+//	time    = overhead(t) + max(compute, memory) + cold   (roofline)
+//	compute = 2·MACs / G(t, category, M, N, K)            (compute layers)
 //	memory  = bytes / BW(t, bytes)
+//	cold    = weights / C(t) · min(1, ln(W/S) / ln(Wc/S)) (when W > S)
+//
+// Calibration runs each shape with its weights cache-hot, while in a
+// model whose weights W exceed the caches every layer's weights are
+// evicted by the others. C is measured directly: a 512→512 3×3
+// convolution on 4×4 pixels (9.4 MB of weights, the deep layers of
+// CIFAR-size VGG/ResNet) run in turn over copies totalling Wc (64 MB,
+// 32 MB quick) against the same layer run hot; C = weight bytes / extra
+// time. S is the cache-resident copy size.
 //
 // bytes are the layer's inputs, weights and outputs (4-byte floats).
 // BW(t, ws) is the measured copy bandwidth: the cache figure for working
@@ -80,17 +89,19 @@
 //	G_s = 2·MACs_s / (T_s − overhead)
 //
 // and G for a layer is the inverse-squared-distance weighted geometric
-// mean of the G_s of the same category (3×3-style conv, pointwise,
+// mean of the G_s / e_s of the same category (k×k conv, pointwise,
 // depthwise, M < 8 fully connected; batched FC counts as pointwise) at
-// that thread count, distance measured in (log2 M, log2 N, log2 K). A
+// that thread count, times the layer's e: distance is measured in
+// (log2 M, log2 N, log2 K, 2·log2 stride), and e = M·N / (⌈M/MR⌉MR ·
+// ⌈N/NR⌉NR) is the useful fraction of the GEMM register tiles (MR×NR
+// read from the kernel name the plan chose, e.g. f32-gemm-6x64). A
 // layer with a calibrated shape is thus predicted at its measured time,
 // and other shapes borrow the rates of the most similar ones (which
 // already include their packing and memory traffic; the memory term
 // takes over only when a layer moves more bytes than it computes, e.g.
 // large fully connected layers). Pooling and elementwise layers cost
-// overhead + memory × slowdown, the slowdown being the measured time of
-// the same operator type (else the category's geometric mean) over a
-// copy of the same bytes. Layers with no bytes and no
+// overhead + max(bytes / R, memory), R being the measured byte rate of
+// the same operator type (else the category's geometric mean). Layers with no bytes and no
 // MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
 // (what memory adds beyond compute) and OverheadMs, which sum to Ms.
 //

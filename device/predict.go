@@ -127,10 +127,16 @@ func Predict(layers []runtime.Layer, cal *Calibration, threads int) (*Prediction
 	if pr.Threads > cal.Threads[len(cal.Threads)-1] {
 		pr.Note = fmt.Sprintf("%d threads requested, calibrated up to %d: predicted as %d", pr.Threads, hi, hi)
 	}
+	// Weights the whole model streams per inference: when they exceed
+	// the caches, each layer's weights arrive from memory (see doc.go).
+	var modelWeights int64
 	for _, l := range layers {
-		a := cal.layerCost(l, lo)
+		modelWeights += 4 * max(l.Params, 0)
+	}
+	for _, l := range layers {
+		a := cal.layerCost(l, lo, modelWeights)
 		if hi != lo {
-			b := cal.layerCost(l, hi)
+			b := cal.layerCost(l, hi, modelWeights)
 			a.ComputeMs = (1-f)*a.ComputeMs + f*b.ComputeMs
 			a.MemoryMs = (1-f)*a.MemoryMs + f*b.MemoryMs
 			a.OverheadMs = (1-f)*a.OverheadMs + f*b.OverheadMs
@@ -165,7 +171,7 @@ func (c *Calibration) bracket(t int) (lo, hi int, f float64) {
 }
 
 // layerCost predicts one layer at a calibrated thread count.
-func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
+func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64) LayerCost {
 	cat := Category(l)
 	lc := LayerCost{Name: l.Name, OpType: l.OpType, Category: cat, Bytes: 4 * shapeElems(l)}
 	mem := c.memFor(threads)
@@ -185,17 +191,28 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 		// Roofline: the slower of compute at the achieved rate and
 		// moving the bytes; MemoryMs is what memory adds beyond compute.
 		mr, nr := TileOf(l.Kernel)
-		g, basis := c.rate(cat, threads, m, n, k, mr, nr)
+		g, basis := c.rate(cat, threads, m, n, k, max(l.Conv.StrideH, l.Conv.StrideW, 1), mr, nr)
 		lc.GFLOPS, lc.Basis = g, basis
 		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
 		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
+		// The calibrated rate was measured with this layer's weights
+		// cache-hot; in a model whose weights exceed the caches they are
+		// evicted by the other layers and come back at the measured cold
+		// rate, scaled by how far the model's weights reach towards the
+		// cold test's working set (log scale, from the cache size).
+		if w := 4 * max(l.Params, 0); w > 0 {
+			lc.MemoryMs += float64(w) * c.coldNsPerByte(threads, modelWeights) / 1e6
+		}
 	case cat == CatPool || cat == CatElemwise:
 		if lc.Bytes == 0 {
 			break
 		}
-		s, basis := c.slowdown(cat, l.OpType, threads)
+		// Roofline as for compute layers, the operator's own byte rate
+		// standing for the compute rate.
+		r, basis := c.byteRate(cat, l.OpType, threads)
 		lc.Basis = basis
-		lc.MemoryMs = memNs * s / 1e6
+		lc.ComputeMs = float64(lc.Bytes) / r / 1e6
+		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
 	}
 	lc.Ms = lc.ComputeMs + lc.MemoryMs + lc.OverheadMs
 	return lc
@@ -206,9 +223,10 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int) LayerCost {
 // at the thread count: each calibrated rate is divided by its own tile
 // efficiency (useful over padded tile area), the results are averaged
 // in log space with inverse squared-distance weights in (log2 M, log2 N,
-// log2 K), and the average is multiplied by the layer's tile efficiency.
+// log2 K, 2·log2 stride), and the average is multiplied by the layer's
+// tile efficiency.
 // A calibrated shape thus reproduces its own rate.
-func (c *Calibration) rate(cat string, threads, m, n, k, mr, nr int) (float64, string) {
+func (c *Calibration) rate(cat string, threads, m, n, k, stride, mr, nr int) (float64, string) {
 	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.ComputeGFLOPS > 0 })
 	if len(cands) == 0 {
 		cands = c.shapesOf(threads, func(s ShapeResult) bool {
@@ -222,7 +240,7 @@ func (c *Calibration) rate(cat string, threads, m, n, k, mr, nr int) (float64, s
 	var sw, sl float64
 	best, bestD := "", math.Inf(1)
 	for _, s := range cands {
-		d := sq(lg(s.M)-lg(m)) + sq(lg(s.N)-lg(n)) + sq(lg(s.K)-lg(k))
+		d := sq(lg(s.M)-lg(m)) + sq(lg(s.N)-lg(n)) + sq(lg(s.K)-lg(k)) + sq(2*(lg(max(s.Stride, 1))-lg(stride)))
 		if d == 0 && (mr == 0 || s.MR == mr && s.NR == nr) {
 			return s.ComputeGFLOPS, s.Name
 		}
@@ -262,20 +280,31 @@ func TileOf(kernel string) (mr, nr int) {
 	return a, b
 }
 
-// slowdown is the calibrated slowdown over a copy for the operator (the
+// coldNsPerByte is the extra time per weight byte of a layer in a model
+// with modelWeights bytes of weights.
+func (c *Calibration) coldNsPerByte(threads int, modelWeights int64) float64 {
+	m := c.memFor(threads)
+	if m.ColdGBs <= 0 || m.ColdBytes <= m.CacheBytes || modelWeights <= m.CacheBytes {
+		return 0
+	}
+	f := math.Log(float64(modelWeights)/float64(m.CacheBytes)) / math.Log(float64(m.ColdBytes)/float64(m.CacheBytes))
+	return min(f, 1) / m.ColdGBs
+}
+
+// byteRate is the calibrated byte rate (GB/s) of the operator type (the
 // shapes of the same OpType), else the geometric mean over the category.
-func (c *Calibration) slowdown(cat, opType string, threads int) (float64, string) {
-	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.OpType == opType && s.Slowdown > 0 })
+func (c *Calibration) byteRate(cat, opType string, threads int) (float64, string) {
+	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.OpType == opType && s.RateGBs > 0 })
 	if len(cands) == 0 {
-		cands = c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.Slowdown > 0 })
+		cands = c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.RateGBs > 0 })
 	}
 	if len(cands) == 0 {
-		return 1, "copy"
+		return c.memFor(threads).CacheGBs, "copy"
 	}
 	var sl float64
 	var names []string
 	for _, s := range cands {
-		sl += math.Log(s.Slowdown)
+		sl += math.Log(s.RateGBs)
 		names = append(names, s.Name)
 	}
 	return math.Exp(sl / float64(len(cands))), strings.Join(names, "+")

@@ -44,8 +44,8 @@ func WriteTree(t testing.TB, files map[string]string) string {
 // Calibration returns a synthetic calibration for threads 1..threads in
 // which every convolution and matrix product runs at gflops per thread
 // (scaled linearly with threads), copies run at bandwidth GB/s from
-// cache and bandwidth/4 from DRAM, pool and elementwise passes take twice
-// a copy, and each operator costs overheadNs. With these round numbers
+// cache and bandwidth/4 from DRAM, pool and elementwise operators move
+// bandwidth/2 GB/s, and each operator costs overheadNs. With these round numbers
 // Predict's results can be checked by hand.
 func Calibration(gflops, bandwidth, overheadNs float64, threads int) *device.Calibration {
 	c := &device.Calibration{Key: "devicetest", Version: "devicetest", CPUModel: "Fake CPU", Board: "fake",
@@ -68,8 +68,8 @@ func Calibration(gflops, bandwidth, overheadNs float64, threads int) *device.Cal
 			c.Shapes = append(c.Shapes, s)
 		}
 		c.Shapes = append(c.Shapes,
-			device.ShapeResult{Name: "maxpool", Category: device.CatPool, Threads: t, Slowdown: 2},
-			device.ShapeResult{Name: "relu", Category: device.CatElemwise, Threads: t, Slowdown: 2})
+			device.ShapeResult{Name: "maxpool", Category: device.CatPool, OpType: "MaxPool", Threads: t, RateGBs: bandwidth / 2},
+			device.ShapeResult{Name: "relu", Category: device.CatElemwise, OpType: "Relu", Threads: t, RateGBs: bandwidth / 2})
 	}
 	return c
 }
