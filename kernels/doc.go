@@ -42,8 +42,10 @@
 //	        f32-gemm-6x16-avx2 (AVX2+FMA)
 //	        f32-gemm-8x12-neon (arm64; NEON is baseline, no run-time check)
 //	        f32-gemm-4x4-generic (pure Go, every platform)
-//	dwconv: f32-dwconv-3x3s1-avx512, f32-dwconv-3x3s2-avx512,
+//	dwconv: f32-dwconv-3x3s1-avx512, f32-dwconv-3x3s2-avx512 (AVX-512F)
+//	        f32-dwconv-3x3s1-neon, f32-dwconv-3x3s2-neon (arm64)
 //	        f32-dwconv-3x3s1-generic, f32-dwconv-3x3s2-generic, f32-dwconv-generic
+//	gemv:   AVX-512 dot/axpy kernels of the GEMM kernel for C with ≤ 2 rows
 //
 // Kernels are chosen when an operator is created (NewConv2D, NewDense,
 // SelectGemm, SelectGemmFor), never in init and never in the inner loop.
@@ -59,13 +61,29 @@
 //
 // # Convolution
 //
-// NewConv2D chooses per layer: a 1×1, stride-1, unpadded conv is a GEMM
-// straight on the input (B = the C×H·W image, no copy beyond packing); any
-// other grouped, strided or dilated conv is an implicit GEMM whose B
-// panels are packed from the image on the fly, KC×NC at a time, so no
-// im2col buffer exists; a depthwise conv (Group == InC == OutC) runs a
-// direct kernel, SIMD for 3×3 stride 1 and 2. Weights are packed into
-// A panels once, at creation. Bias and activation are fused.
+// NewConv2D chooses per layer (Conv2D.Kernel names the choice):
+//
+//   - f32-conv1x1-gemm: 1×1, stride 1, unpadded: a GEMM straight on the
+//     input (B = the InC×H·W image; packing is the only copy).
+//   - f32-convKxKs1-igemm: stride 1 (any kernel, padding, dilation,
+//     group): the input is copied once into zero-padded planes of width
+//     wp, where each im2col row (channel, ky, kx) over the output grid
+//     OutH×wp is one contiguous run, so B panels are packed by plain
+//     copies; the GEMM writes that wide grid to the workspace and the
+//     OutW valid columns of each row are copied out.
+//   - f32-convKxK-igemm: strided: the padded input is also split by
+//     column phase (x mod stride), so the inputs of one output row and
+//     tap are contiguous; B panels are packed by one copy per row.
+//   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
+//
+// No full im2col buffer ever exists: B panels are packed KC×NC at a
+// time. Weights are packed into A panels once, at creation; bias (per
+// output channel = GEMM row) and activation are fused into the GEMM
+// epilogue. WorkspaceLen is the scratch Run needs (zero for pointwise and
+// depthwise).
+//
+// NewDense plans a fully connected layer y = x·Wᵀ + b with W packed into
+// B panels at creation.
 //
 // # Threads
 //

@@ -16,4 +16,7 @@ var archGemmKernels = []*GemmKernel{
 func gemmF32x8x12NEON(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
 
 // archDWKernels are the arm64 depthwise kernels, best first.
-var archDWKernels []*dwKernel
+var archDWKernels = []*dwKernel{
+	{name: "f32-dwconv-3x3s1-neon", requires: NEON, ok: is3x3s(1), row3: dwRow3x3s1NEON},
+	{name: "f32-dwconv-3x3s2-neon", requires: NEON, ok: is3x3s(2), row3: dwRow3x3s2NEON},
+}

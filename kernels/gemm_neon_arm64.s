@@ -255,3 +255,119 @@ noclamp:
 	ADD R4, R6, R6
 	RET
 
+// func dwconv3x3s1NEON(out, r0, r1, r2 *float32, w *[9]float32, bias float32, nblk int, lo, hi float32)
+TEXT ·dwconv3x3s1NEON(SB), NOSPLIT, $0-64
+	MOVD out+0(FP), R0
+	MOVD r0+8(FP), R1
+	MOVD r1+16(FP), R2
+	MOVD r2+24(FP), R3
+	MOVD w+32(FP), R5
+	VLD1 (R5), [V20.S4, V21.S4]
+	FMOVS 32(R5), F22
+	MOVD $bias+40(FP), R6
+	VLD1R (R6), [V23.S4]
+	MOVD nblk+48(FP), R4
+	MOVD $lo+56(FP), R6
+	VLD1R (R6), [V24.S4]
+	MOVD $hi+60(FP), R6
+	VLD1R (R6), [V25.S4]
+	CBZ R4, done
+loop:
+	VORR V23.B16, V23.B16, V0.B16
+	VORR V23.B16, V23.B16, V1.B16
+	VLD1 (R1), [V2.S4, V3.S4]
+	ADD $4, R1, R9
+	VLD1 (R9), [V4.S4, V5.S4]
+	ADD $8, R1, R9
+	VLD1 (R9), [V6.S4, V7.S4]
+	WORD $0x4f941040 // fmla v0.4s, v2.4s, v20.s[0]
+	WORD $0x4f941061 // fmla v1.4s, v3.4s, v20.s[0]
+	WORD $0x4fb41080 // fmla v0.4s, v4.4s, v20.s[1]
+	WORD $0x4fb410a1 // fmla v1.4s, v5.4s, v20.s[1]
+	WORD $0x4f9418c0 // fmla v0.4s, v6.4s, v20.s[2]
+	WORD $0x4f9418e1 // fmla v1.4s, v7.4s, v20.s[2]
+	ADD $32, R1, R1
+	VLD1 (R2), [V2.S4, V3.S4]
+	ADD $4, R2, R9
+	VLD1 (R9), [V4.S4, V5.S4]
+	ADD $8, R2, R9
+	VLD1 (R9), [V6.S4, V7.S4]
+	WORD $0x4fb41840 // fmla v0.4s, v2.4s, v20.s[3]
+	WORD $0x4fb41861 // fmla v1.4s, v3.4s, v20.s[3]
+	WORD $0x4f951080 // fmla v0.4s, v4.4s, v21.s[0]
+	WORD $0x4f9510a1 // fmla v1.4s, v5.4s, v21.s[0]
+	WORD $0x4fb510c0 // fmla v0.4s, v6.4s, v21.s[1]
+	WORD $0x4fb510e1 // fmla v1.4s, v7.4s, v21.s[1]
+	ADD $32, R2, R2
+	VLD1 (R3), [V2.S4, V3.S4]
+	ADD $4, R3, R9
+	VLD1 (R9), [V4.S4, V5.S4]
+	ADD $8, R3, R9
+	VLD1 (R9), [V6.S4, V7.S4]
+	WORD $0x4f951840 // fmla v0.4s, v2.4s, v21.s[2]
+	WORD $0x4f951861 // fmla v1.4s, v3.4s, v21.s[2]
+	WORD $0x4fb51880 // fmla v0.4s, v4.4s, v21.s[3]
+	WORD $0x4fb518a1 // fmla v1.4s, v5.4s, v21.s[3]
+	WORD $0x4f9610c0 // fmla v0.4s, v6.4s, v22.s[0]
+	WORD $0x4f9610e1 // fmla v1.4s, v7.4s, v22.s[0]
+	ADD $32, R3, R3
+	WORD $0x4e38f400 // fmax v0.4s, v0.4s, v24.4s
+	WORD $0x4eb9f400 // fmin v0.4s, v0.4s, v25.4s
+	WORD $0x4e38f421 // fmax v1.4s, v1.4s, v24.4s
+	WORD $0x4eb9f421 // fmin v1.4s, v1.4s, v25.4s
+	VST1.P [V0.S4, V1.S4], 32(R0)
+	SUB $1, R4, R4
+	CBNZ R4, loop
+done:
+	RET
+
+// func dwconv3x3s2NEON(out, r0, r1, r2 *float32, w *[9]float32, bias float32, nblk int, lo, hi float32)
+TEXT ·dwconv3x3s2NEON(SB), NOSPLIT, $0-64
+	MOVD out+0(FP), R0
+	MOVD r0+8(FP), R1
+	MOVD r1+16(FP), R2
+	MOVD r2+24(FP), R3
+	MOVD w+32(FP), R5
+	VLD1 (R5), [V20.S4, V21.S4]
+	FMOVS 32(R5), F22
+	MOVD $bias+40(FP), R6
+	VLD1R (R6), [V23.S4]
+	MOVD nblk+48(FP), R4
+	MOVD $lo+56(FP), R6
+	VLD1R (R6), [V24.S4]
+	MOVD $hi+60(FP), R6
+	VLD1R (R6), [V25.S4]
+	CBZ R4, done
+loop:
+	VORR V23.B16, V23.B16, V0.B16
+	VEOR V1.B16, V1.B16, V1.B16
+	VLD2 (R1), [V2.S4, V3.S4]
+	ADD $8, R1, R9
+	VLD2 (R9), [V4.S4, V5.S4]
+	WORD $0x4f941040 // fmla v0.4s, v2.4s, v20.s[0]
+	WORD $0x4fb41061 // fmla v1.4s, v3.4s, v20.s[1]
+	WORD $0x4f941880 // fmla v0.4s, v4.4s, v20.s[2]
+	ADD $32, R1, R1
+	VLD2 (R2), [V2.S4, V3.S4]
+	ADD $8, R2, R9
+	VLD2 (R9), [V4.S4, V5.S4]
+	WORD $0x4fb41840 // fmla v0.4s, v2.4s, v20.s[3]
+	WORD $0x4f951061 // fmla v1.4s, v3.4s, v21.s[0]
+	WORD $0x4fb51080 // fmla v0.4s, v4.4s, v21.s[1]
+	ADD $32, R2, R2
+	VLD2 (R3), [V2.S4, V3.S4]
+	ADD $8, R3, R9
+	VLD2 (R9), [V4.S4, V5.S4]
+	WORD $0x4f951840 // fmla v0.4s, v2.4s, v21.s[2]
+	WORD $0x4fb51861 // fmla v1.4s, v3.4s, v21.s[3]
+	WORD $0x4f961080 // fmla v0.4s, v4.4s, v22.s[0]
+	ADD $32, R3, R3
+	WORD $0x4e21d400 // fadd v0.4s, v0.4s, v1.4s
+	WORD $0x4e38f400 // fmax v0.4s, v0.4s, v24.4s
+	WORD $0x4eb9f400 // fmin v0.4s, v0.4s, v25.4s
+	VST1.P [V0.S4], 16(R0)
+	SUB $1, R4, R4
+	CBNZ R4, loop
+done:
+	RET
+

@@ -773,6 +773,92 @@ func genTranspose(g *gen) {
 	g.f("")
 }
 
+// genNEONDW writes the NEON depthwise 3×3 interior rows: dwconv3x3s1NEON
+// computes 8 outputs per block, dwconv3x3s2NEON 4 (VLD2 splits even and
+// odd inputs); both for nblk blocks, with bias and the [lo, hi] clamp. The
+// caller finishes the last n%8 (n%4) outputs with the generic twins
+// dwRow3x3s1Generic and dwRow3x3s2Generic.
+func genNEONDW(g *gen) {
+	fmla := func(d, n, t int) {
+		m, idx := 20+t/4, t%4
+		h, l := uint32(idx>>1), uint32(idx&1)
+		w := 0x4F801000 | l<<21 | uint32(m&15)<<16 | uint32(m>>4)<<20 | h<<11 | uint32(n)<<5 | uint32(d)
+		g.f("\tWORD $0x%08x // fmla v%d.4s, v%d.4s, v%d.s[%d]", w, d, n, m, idx)
+	}
+	vop := func(base uint32, mn string, d, n, m int) {
+		g.f("\tWORD $0x%08x // %s v%d.4s, v%d.4s, v%d.4s", base|uint32(m)<<16|uint32(n)<<5|uint32(d), mn, d, n, m)
+	}
+	const fadd, fmax, fmin = 0x4E20D400, 0x4E20F400, 0x4EA0F400
+	pro := func(name string) {
+		g.f("// func %s(out, r0, r1, r2 *float32, w *[9]float32, bias float32, nblk int, lo, hi float32)", name)
+		g.f("TEXT ·%s(SB), NOSPLIT, $0-64", name)
+		g.f("\tMOVD out+0(FP), R0")
+		g.f("\tMOVD r0+8(FP), R1")
+		g.f("\tMOVD r1+16(FP), R2")
+		g.f("\tMOVD r2+24(FP), R3")
+		g.f("\tMOVD w+32(FP), R5")
+		g.f("\tVLD1 (R5), [V20.S4, V21.S4]")
+		g.f("\tFMOVS 32(R5), F22")
+		g.f("\tMOVD $bias+40(FP), R6")
+		g.f("\tVLD1R (R6), [V23.S4]")
+		g.f("\tMOVD nblk+48(FP), R4")
+		g.f("\tMOVD $lo+56(FP), R6")
+		g.f("\tVLD1R (R6), [V24.S4]")
+		g.f("\tMOVD $hi+60(FP), R6")
+		g.f("\tVLD1R (R6), [V25.S4]")
+		g.f("\tCBZ R4, done")
+	}
+	rows := []string{"R1", "R2", "R3"}
+	pro("dwconv3x3s1NEON")
+	g.f("loop:")
+	g.f("\tVORR V23.B16, V23.B16, V0.B16")
+	g.f("\tVORR V23.B16, V23.B16, V1.B16")
+	for ky, r := range rows {
+		g.f("\tVLD1 (%s), [V2.S4, V3.S4]", r)
+		g.f("\tADD $4, %s, R9", r)
+		g.f("\tVLD1 (R9), [V4.S4, V5.S4]")
+		g.f("\tADD $8, %s, R9", r)
+		g.f("\tVLD1 (R9), [V6.S4, V7.S4]")
+		for kx := 0; kx < 3; kx++ {
+			fmla(0, 2+2*kx, 3*ky+kx)
+			fmla(1, 3+2*kx, 3*ky+kx)
+		}
+		g.f("\tADD $32, %s, %s", r, r)
+	}
+	for v := 0; v < 2; v++ {
+		vop(fmax, "fmax", v, v, 24)
+		vop(fmin, "fmin", v, v, 25)
+	}
+	g.f("\tVST1.P [V0.S4, V1.S4], 32(R0)")
+	g.f("\tSUB $1, R4, R4")
+	g.f("\tCBNZ R4, loop")
+	g.f("done:")
+	g.f("\tRET")
+	g.f("")
+	pro("dwconv3x3s2NEON")
+	g.f("loop:")
+	g.f("\tVORR V23.B16, V23.B16, V0.B16")
+	g.f("\tVEOR V1.B16, V1.B16, V1.B16")
+	for ky, r := range rows {
+		g.f("\tVLD2 (%s), [V2.S4, V3.S4]", r)
+		g.f("\tADD $8, %s, R9", r)
+		g.f("\tVLD2 (R9), [V4.S4, V5.S4]")
+		fmla(0, 2, 3*ky)
+		fmla(1, 3, 3*ky+1)
+		fmla(0, 4, 3*ky+2)
+		g.f("\tADD $32, %s, %s", r, r)
+	}
+	vop(fadd, "fadd", 0, 0, 1)
+	vop(fmax, "fmax", 0, 0, 24)
+	vop(fmin, "fmin", 0, 0, 25)
+	g.f("\tVST1.P [V0.S4], 16(R0)")
+	g.f("\tSUB $1, R4, R4")
+	g.f("\tCBNZ R4, loop")
+	g.f("done:")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -789,6 +875,7 @@ func main() {
 	var n gen
 	n.b.WriteString(header)
 	genNEON(&n, "gemmF32x8x12NEON")
+	genNEONDW(&n)
 	write(filepath.Join(*out, "gemm_neon_arm64.s"), n.b.Bytes())
 }
 
