@@ -11,7 +11,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 export SHARED MODELS TOOLS
 
 DEBS_TEST  := dataset-fashion-mnist libonnx-testdata qemu-user-static
-DEBS_BENCH := dataset-fashion-mnist libopenblas-dev libopenblas0-pthread python3-torchvision nodejs npm gcc
+DEBS_BENCH := dataset-fashion-mnist libopenblas-dev libopenblas0-pthread python3-torchvision nodejs npm gcc time
 DEBS_REPORT := chromium
 
 .PHONY: all build test deps-test deps-bench vet test-go test-race test-purego test-arm64 test-armv7 \
@@ -50,16 +50,18 @@ test-go:
 test-race:
 	$(GO) test -race ./runtime/...
 
+# The purego and emulated runs use -short: the full-test-set accuracy
+# checks run once, natively, in test-go.
 test-purego:
-	$(GO) test -tags purego ./kernels/... ./runtime/...
+	$(GO) test -short -tags purego ./kernels/... ./runtime/...
 
 # arm64 and armv7 run under qemu-user-static (binfmt not required: -exec).
 test-arm64:
-	GOARCH=arm64 $(GO) test -exec qemu-aarch64-static ./kernels/... ./runtime/...
+	GOARCH=arm64 $(GO) test -short -timeout 20m -exec qemu-aarch64-static ./kernels/... ./runtime/...
 
 test-armv7:
 	GOARCH=arm GOARM=7 $(GO) build ./...
-	GOARCH=arm GOARM=7 $(GO) test -exec qemu-arm-static ./kernels/... ./runtime/...
+	GOARCH=arm GOARM=7 $(GO) test -short -timeout 20m -exec qemu-arm-static ./kernels/... ./runtime/...
 
 test: deps-test vet test-go test-race test-purego test-arm64 test-armv7
 
@@ -76,6 +78,8 @@ bench: deps-bench build
 compare-ort: deps-bench build
 	bench/compare-ort.sh
 
+# compression writes COMPRESSION.md: edge compress --sweep on the fixture
+# models (long: up to TIME_LIMIT per compression).
 compression: deps-bench build
 	bench/compression.sh
 
