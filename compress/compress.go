@@ -275,20 +275,20 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	default:
 		return nil, fmt.Errorf("compress: unknown method %q; use cobla, greedy or uniform", opts.Method)
 	}
-	var refit map[*factor][2][]float32
-	if opts.DataAware {
-		report(Progress{Stage: "refit"})
-		refit, err = cal.refit(a)
-		if err != nil {
-			return nil, err
-		}
-	}
-	out, err := factorizedGraph(g, factors, a)
+	out, second, err := factorizedGraph(g, factors, a)
 	if err != nil {
 		return nil, err
 	}
-	if refit != nil {
-		applyRefit(out, refit)
+	if opts.DataAware {
+		report(Progress{Stage: "refit"})
+		for n2 := range second {
+			if n2.OpType == "MatMul" {
+				delete(second, n2) // no bias input to refit
+			}
+		}
+		if err := cal.refitGraph(out, second); err != nil {
+			return nil, err
+		}
 	}
 	if cal != nil {
 		if err := cal.judge(out, res); err != nil {
@@ -567,5 +567,3 @@ func (c *calibRun) judge(out *ir.Graph, res *Result) error {
 	}
 	return nil
 }
-
-// refit is implemented in refit.go.

@@ -22,8 +22,9 @@ func f32Tensor(data []float32, shape ...int) *ir.Tensor {
 }
 
 // factorizedGraph returns a copy of g in which every factorized layer of
-// a is replaced by two Conv, Gemm or MatMul nodes. g is not modified.
-func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
+// a is replaced by two Conv, Gemm or MatMul nodes, and the second nodes
+// mapped to the nodes they replace. g is not modified.
+func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, map[*ir.Node]*ir.Node, error) {
 	out := *g
 	out.Initializers = make(map[string]*ir.Tensor, len(g.Initializers))
 	for k, v := range g.Initializers {
@@ -40,6 +41,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
 		}
 	}
 	out.Nodes = nil
+	second := map[*ir.Node]*ir.Node{}
 	unique := func(name string) string {
 		base := name
 		for k := 2; ; k++ {
@@ -58,9 +60,10 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
 		f := fs[i]
 		n1, n2, err := f.nodes(&out, a.keepOf(i), a.scaleOf(i), unique)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out.Nodes = append(out.Nodes, n1, n2)
+		second[n2] = nd
 	}
 	// Drop initializers no node reads any more (the dense weights).
 	used := map[string]bool{}
@@ -77,7 +80,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, error) {
 			delete(out.Initializers, k)
 		}
 	}
-	return &out, nil
+	return &out, second, nil
 }
 
 // nodes builds the two nodes (and their initializers in g) of the
