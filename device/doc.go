@@ -72,9 +72,10 @@
 // model whose weights W exceed the caches every layer's weights are
 // evicted by the others. C is measured directly: a 512→512 3×3
 // convolution on 4×4 pixels (9.4 MB of weights, the deep layers of
-// CIFAR-size VGG/ResNet) run in turn over copies totalling Wc (64 MB,
-// 32 MB quick) against the same layer run hot; C = weight bytes / extra
-// time. S is the cache-resident copy size.
+// CIFAR-size VGG/ResNet) run in turn over copies totalling Wc (64 MB;
+// at most an eighth of the available memory) against the same layer run
+// hot; C = weight bytes / extra time. S is the cache-resident copy size.
+// Quick mode skips this test (cold = 0) and the two largest conv shapes.
 //
 // bytes are the layer's inputs, weights and outputs (4-byte floats).
 // BW(t, ws) is the measured copy bandwidth: the cache figure for working

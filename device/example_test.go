@@ -53,3 +53,24 @@ func ExampleDeriveBudget() {
 	// budget: ≤ 94.5 M MACs (40.9% of the model), ≤ 221 k params (0.84 MB), binding target: latency
 	// true device: impossible budget: macs target 1.00 M MACs is below the smallest reachable 3.01 M MACs (every decomposable layer at rank 1, the rest unchanged); relax the target
 }
+
+func ExampleProfile_Summary() {
+	p, err := device.Probe(device.ProbeOptions{Root: devicetest.TreeDir("rpi4b-32bit")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(p.Summary())
+	// Output:
+	// cpu:      Cortex-A72 (ARM), arm
+	// simd:     neon
+	// cores:    4 physical, 4 logical; 4 threads by default
+	// cache:    L1d unknown, L2 unknown, L3 unknown
+	// freq:     1500 MHz now, 1500 MHz max, governor performance
+	// memory:   1849 MiB total, 1467 MiB available, limit 1849 MiB (meminfo), 1467 MiB usable now, swap 100 MiB
+	// board:    Raspberry Pi 4 Model B (revision b03112: 4B, BCM2711, 2048 MB, board rev 1.2) [raspberrypi]
+	// os:       Raspbian GNU/Linux 11 (bullseye)
+	// thermal:  cpu-thermal 72.5°C
+	// throttle: 0x30003: now under-voltage, frequency capped; since boot under-voltage, frequency capped
+	// warning:  the board is throttling now: benchmark numbers will be low
+}
