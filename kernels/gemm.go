@@ -2,7 +2,6 @@ package kernels
 
 import (
 	"fmt"
-	"math"
 	"sync"
 	"unsafe"
 )
@@ -235,6 +234,10 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		return
 	}
 	splitM, parts := g.split(m, n, threads, src)
+	if splitM && !src.prepackedB {
+		g.runSharedB(p, threads, parts, blk, m, n, k, src, acc, c, ldc, ep)
+		return
+	}
 	p.Parallel(threads, func(lo, hi int) {
 		for t := lo; t < hi; t++ {
 			if splitM {
@@ -272,22 +275,21 @@ func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
 		un = src.alignN
 	}
 	bm, bn := bounds(m, um), bounds(n, un)
-	cost := func(rows, cols int) float64 {
-		// Tile work (16 lanes × 2 FMA per cycle) plus packing: each thread
-		// packs its own rows of A and columns of B.
-		c := g.tileCost(rows, cols) / 32
-		if !src.prepackedA {
-			c += float64(rows)
-		}
-		if !src.prepackedB {
-			c += float64(cols) / 4
-		}
-		return c
+	// Per-thread time: tile work (16 lanes × 2 FMA per cycle) plus
+	// packing. A row split packs its own rows of A and shares the packing
+	// of B; a column split packs its own columns of B and all of A.
+	packA, packB := 1.0, 0.25
+	if src.prepackedA {
+		packA = 0
+	}
+	if src.prepackedB {
+		packB = 0
 	}
 	var worstM, worstN float64
 	for t := 0; t < threads; t++ {
-		worstM = max(worstM, cost(bm[t+1]-bm[t], n))
-		worstN = max(worstN, cost(m, bn[t+1]-bn[t]))
+		rows, cols := bm[t+1]-bm[t], bn[t+1]-bn[t]
+		worstM = max(worstM, g.tileCost(rows, n)/32+packA*float64(rows)+packB*float64(n)/float64(threads))
+		worstN = max(worstN, g.tileCost(m, cols)/32+packA*float64(m)+packB*float64(cols))
 	}
 	if worstM < worstN {
 		return true, bm
@@ -295,103 +297,164 @@ func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
 	return false, bn
 }
 
-// runRect computes the rectangle [i0,i1)×[j0,j1) of C on the calling
-// goroutine with the five-loop blocked algorithm.
-func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
-	mr, nr := g.MR, g.NR
-	mcMax := min(blk.mc, (i1-i0+mr-1)/mr*mr)
-	ncMax := min(blk.nc, (j1-j0+nr-1)/nr*nr)
-	kcMax := min(blk.kc, k)
-	aLen := mcMax * kcMax
-	bLen := ncMax * kcMax
-	s := getScratch(aLen + bLen + 16 + mr*nr + 16)
-	defer scratchPool.Put(s)
-	bufA := aligned64(s.buf)[:aLen]
-	bufB := aligned64(s.buf[aLen+16:])[:bLen]
-	tile := aligned64(s.buf[aLen+bLen+32:])[:mr*nr]
+// gemmTask carries what every block of one GEMM call shares.
+type gemmTask struct {
+	g       *GemmKernel
+	blk     blocking
+	k       int
+	src     *gemmSrc
+	acc     bool
+	c       []float32
+	ldc     int
+	ep      Epilogue
+	lo, hi  float32
+	clamp   bool
+	zero    [64]float32
+	scratch int // floats of per-worker scratch: A block + edge tile
+}
 
-	lo, hi := float32(math.Inf(-1)), float32(math.Inf(1))
-	clamp := false
-	switch ep.Act.Kind {
-	case ActRelu:
-		lo, clamp = 0, true
-	case ActClip:
-		lo, hi, clamp = ep.Act.Min, ep.Act.Max, true
+func newGemmTask(g *GemmKernel, blk blocking, m, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) *gemmTask {
+	t := &gemmTask{g: g, blk: blk, k: k, src: src, acc: acc, c: c, ldc: ldc, ep: ep}
+	t.lo, t.hi = actBounds(ep.Act)
+	t.clamp = ep.Act.Kind != ActNone
+	t.scratch = min(blk.mc, (m+g.MR-1)/g.MR*g.MR)*min(blk.kc, k) + 16 + g.MR*g.NR + 16
+	return t
+}
+
+// flags returns the micro-kernel flags of the K block starting at pc.
+func (t *gemmTask) flags(pc, kc int) int {
+	flags := 0
+	if pc > 0 || t.acc {
+		flags |= flagAcc
 	}
-	var zero [64]float32
+	if pc+kc == t.k {
+		if t.ep.RowBias != nil {
+			flags |= flagRowBias
+		}
+		if t.ep.ColBias != nil {
+			flags |= flagColBias
+		}
+		if t.clamp {
+			flags |= flagClamp
+		}
+	}
+	return flags
+}
+
+// runRect computes the rectangle [i0,i1)×[j0,j1) of C on the calling
+// goroutine with the five-loop blocked algorithm, packing its own B.
+func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	t := newGemmTask(g, blk, i1-i0, k, src, acc, c, ldc, ep)
+	nr := g.NR
+	bLen := min(blk.nc, (j1-j0+nr-1)/nr*nr) * min(blk.kc, k)
+	sb := getScratch(bLen + 16)
+	defer scratchPool.Put(sb)
+	bufB := aligned64(sb.buf)[:bLen]
+	sa := getScratch(t.scratch)
+	defer scratchPool.Put(sa)
 	for jc := j0; jc < j1; jc += blk.nc {
 		nc := min(blk.nc, j1-jc)
 		for pc := 0; pc < k; pc += blk.kc {
 			kc := min(blk.kc, k-pc)
 			pb := src.packB(bufB, pc, kc, jc, nc)
-			flags := 0
-			if pc > 0 || acc {
-				flags |= flagAcc
+			t.block(sa, i0, i1, jc, nc, pc, kc, pb)
+		}
+	}
+}
+
+// runSharedB splits rows among threads at the boundaries parts while all
+// threads share each packed block of B, which they pack together.
+func (g *GemmKernel) runSharedB(p *Pool, threads int, parts []int, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	t := newGemmTask(g, blk, (m+threads-1)/threads, k, src, acc, c, ldc, ep)
+	nr := g.NR
+	bLen := min(blk.nc, (n+nr-1)/nr*nr) * min(blk.kc, k)
+	sb := getScratch(bLen + 16)
+	defer scratchPool.Put(sb)
+	bufB := aligned64(sb.buf)[:bLen]
+	for jc := 0; jc < n; jc += blk.nc {
+		nc := min(blk.nc, n-jc)
+		panels := (nc + nr - 1) / nr
+		for pc := 0; pc < k; pc += blk.kc {
+			kc := min(blk.kc, k-pc)
+			p.Parallel(threads, func(lo, hi int) {
+				for w := lo; w < hi; w++ {
+					q0, q1 := w*panels/threads, (w+1)*panels/threads
+					if q1 > q0 {
+						src.packB(bufB[q0*nr*kc:], pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr)
+					}
+				}
+			})
+			p.Parallel(threads, func(lo, hi int) {
+				sa := getScratch(t.scratch)
+				defer scratchPool.Put(sa)
+				for w := lo; w < hi; w++ {
+					if parts[w+1] > parts[w] {
+						t.block(sa, parts[w], parts[w+1], jc, nc, pc, kc, bufB)
+					}
+				}
+			})
+		}
+	}
+}
+
+// block multiplies rows [i0,i1) of A's K block [pc,pc+kc) by the packed
+// B block pb (columns [jc,jc+nc)), packing A into s.
+func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float32) {
+	g, blk, c, ldc, ep := t.g, t.blk, t.c, t.ldc, &t.ep
+	mr, nr := g.MR, g.NR
+	aLen := min(blk.mc, (i1-i0+mr-1)/mr*mr) * kc
+	bufA := aligned64(s.buf)[:aLen]
+	tile := aligned64(s.buf[aLen+16:])[:mr*nr]
+	lo, hi := t.lo, t.hi
+	zero := &t.zero[0]
+	flags := t.flags(pc, kc)
+	for ic := i0; ic < i1; ic += blk.mc {
+		mc := min(blk.mc, i1-ic)
+		pa := t.src.packA(bufA, ic, mc, pc, kc)
+		for jr := 0; jr < nc; jr += nr {
+			nrr := min(nr, nc-jr)
+			bp := &pb[jr*kc]
+			j := jc + jr
+			cb := zero
+			if flags&flagColBias != 0 {
+				cb = &ep.ColBias[j]
 			}
-			last := pc+kc == k
-			if last {
-				if ep.RowBias != nil {
-					flags |= flagRowBias
-				}
-				if ep.ColBias != nil {
-					flags |= flagColBias
-				}
-				if clamp {
-					flags |= flagClamp
-				}
+			mask := uint64(1)<<uint(nrr) - 1
+			if nrr == 64 {
+				mask = ^uint64(0)
 			}
-			for ic := i0; ic < i1; ic += blk.mc {
-				mc := min(blk.mc, i1-ic)
-				pa := src.packA(bufA, ic, mc, pc, kc)
-				tileFn := func(ir, jr int) {
-					nrr := min(nr, nc-jr)
-					bp := &pb[jr*kc]
-					j := jc + jr
-					cb := &zero[0]
-					if flags&flagColBias != 0 {
-						cb = &ep.ColBias[j]
-					}
-					mask := uint64(1)<<uint(nrr) - 1
-					if nrr == 64 {
-						mask = ^uint64(0)
-					}
-					mrr := min(mr, mc-ir)
-					i := ic + ir
-					ap := &pa[ir*kc]
-					rb := &zero[0]
-					if flags&flagRowBias != 0 {
-						rb = &ep.RowBias[i]
-					}
-					if g.masked || (mrr == mr && nrr == nr) {
-						g.micro(kc, ap, bp, &c[i*ldc+j], ldc, mrr, mask, flags, rb, cb, lo, hi)
-						return
-					}
-					// Edge tile of a full-tile kernel: compute into the
-					// scratch tile, then finish on the hot tile in Go.
-					g.micro(kc, ap, bp, &tile[0], nr, mr, ^uint64(0), 0, &zero[0], &zero[0], 0, 0)
-					for ii := 0; ii < mrr; ii++ {
-						crow := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nrr]
-						trow := tile[ii*nr : ii*nr+nrr]
-						for jj, v := range trow {
-							if flags&flagAcc != 0 {
-								v += crow[jj]
-							}
-							if flags&flagRowBias != 0 {
-								v += ep.RowBias[i+ii]
-							}
-							if flags&flagColBias != 0 {
-								v += ep.ColBias[j+jj]
-							}
-							if flags&flagClamp != 0 {
-								v = min(max(v, lo), hi)
-							}
-							crow[jj] = v
+			for ir := 0; ir < mc; ir += mr {
+				mrr := min(mr, mc-ir)
+				i := ic + ir
+				ap := &pa[ir*kc]
+				rb := zero
+				if flags&flagRowBias != 0 {
+					rb = &ep.RowBias[i]
+				}
+				if g.masked || (mrr == mr && nrr == nr) {
+					g.micro(kc, ap, bp, &c[i*ldc+j], ldc, mrr, mask, flags, rb, cb, lo, hi)
+					continue
+				}
+				// Edge tile of a full-tile kernel: compute into the
+				// scratch tile, then finish on the hot tile in Go.
+				g.micro(kc, ap, bp, &tile[0], nr, mr, ^uint64(0), 0, zero, zero, 0, 0)
+				for ii := 0; ii < mrr; ii++ {
+					crow := c[(i+ii)*ldc+j : (i+ii)*ldc+j+nrr]
+					trow := tile[ii*nr : ii*nr+nrr]
+					for jj, v := range trow {
+						if flags&flagAcc != 0 {
+							v += crow[jj]
 						}
-					}
-				}
-				for jr := 0; jr < nc; jr += nr {
-					for ir := 0; ir < mc; ir += mr {
-						tileFn(ir, jr)
+						if flags&flagRowBias != 0 {
+							v += ep.RowBias[i+ii]
+						}
+						if flags&flagColBias != 0 {
+							v += ep.ColBias[j+jj]
+						}
+						if flags&flagClamp != 0 {
+							v = min(max(v, lo), hi)
+						}
+						crow[jj] = v
 					}
 				}
 			}
