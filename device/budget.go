@@ -504,3 +504,23 @@ func threadsText(n int) string {
 	}
 	return strconv.Itoa(n) + " threads"
 }
+
+// CostOfModel is CostOf for a loaded model: its batch-1 layers under
+// opts, predicted by cal at opts.Threads (≤ 0: the largest calibrated
+// count) when cal is non-nil.
+func CostOfModel(m *runtime.Model, opts runtime.Options, cal *Calibration) (ModelCost, error) {
+	if m == nil {
+		return ModelCost{}, fmt.Errorf("device: no model to cost")
+	}
+	layers, err := m.Layers(1, opts)
+	if err != nil {
+		return ModelCost{}, err
+	}
+	var pred *Prediction
+	if cal != nil {
+		if pred, err = Predict(layers, cal, opts.Threads); err != nil {
+			return ModelCost{}, err
+		}
+	}
+	return CostOf(m.Info(), layers, pred), nil
+}

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgeml/edge/device"
+	"github.com/edgeml/edge/device/devicetest"
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
 	"github.com/edgeml/edge/runtime/ir"
@@ -242,5 +243,35 @@ func TestFloorOf(t *testing.T) {
 	m, p := device.FloorOf(all)
 	if m != 576*784+128*784+522 || p != 832+532 {
 		t.Errorf("sum: %d MACs %d params", m, p)
+	}
+}
+
+func TestCostOfModel(t *testing.T) {
+	const path = "/work/shared/models/fmnist-small.onnx"
+	m, err := runtime.Load(path)
+	if err != nil {
+		t.Skipf("fixture: %v", err)
+	}
+	cal := devicetest.Calibration(10, 10, 1000, 2)
+	cost, err := device.CostOfModel(m, runtime.Options{Threads: 2}, cal)
+	if err != nil {
+		t.Fatal(err)
+	}
+	info := m.Info()
+	if cost.MACs != info.MACs || cost.Params != info.Params || cost.ActivationBytes != info.PeakActivationBytes {
+		t.Errorf("cost %+v does not match info", cost)
+	}
+	if cost.FloorMACs <= 0 || cost.FloorMACs >= cost.MACs || cost.FloorParams <= 0 || cost.FloorParams >= cost.Params {
+		t.Errorf("floor %d MACs %d params for a %d MACs %d params model", cost.FloorMACs, cost.FloorParams, cost.MACs, cost.Params)
+	}
+	if cost.Prediction == nil || cost.Prediction.Threads != 2 || cost.Prediction.MACs != cost.MACs || cost.Prediction.TotalMs <= 0 {
+		t.Errorf("prediction %+v", cost.Prediction)
+	}
+	noCal, err := device.CostOfModel(m, runtime.Options{}, nil)
+	if err != nil || noCal.Prediction != nil {
+		t.Errorf("without calibration: %v %+v", err, noCal.Prediction)
+	}
+	if _, err := device.CostOfModel(nil, runtime.Options{}, nil); err == nil {
+		t.Error("nil model: no error")
 	}
 }
