@@ -13,6 +13,9 @@ trap 'rm -rf "$tmp"' EXIT
 gcc -O2 -o "$tmp/sgemm_bench" bench/openblas/sgemm_bench.c -lopenblas
 go build -o "$tmp/gemmbench" ./bench/gemmbench
 shapes=${GEMM_SHAPES:-"1024,1024,1024 2048,2048,2048 64,3136,576 64,3136,64 128,784,1152 256,196,2304 512,196,4608 64,3136,9 256,784,32 512,196,64"}
+echo "GEMM, edge vs OpenBLAS $(dpkg-query -W -f='${Version}' libopenblas0-pthread 2>/dev/null) (pthread), best of $rounds interleaved rounds"
+echo "machine: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //'), $(nproc) CPUs; $(date -u '+%Y-%m-%d %H:%M UTC'); load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo
 echo "| shape M×N×K | threads | ours GFLOPS | OpenBLAS GFLOPS | ratio | kernel |"
 echo "|---|---|---|---|---|---|"
 for s in $shapes; do
