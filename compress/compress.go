@@ -87,6 +87,10 @@ type Options struct {
 	MaxIter int
 	// Roundings is the number of stochastic roundings tried (default 6).
 	Roundings int
+	// SolveImages bounds the training images the SQP objective uses
+	// (default 256); the rest of the calibration set still serves the
+	// held-out judgement and the data-aware refit.
+	SolveImages int
 	// Batch is the calibration batch size (default 32).
 	Batch   int
 	Threads int
@@ -182,6 +186,9 @@ func (o *Options) defaults() error {
 	}
 	if o.Roundings == 0 {
 		o.Roundings = 6
+	}
+	if o.SolveImages <= 0 {
+		o.SolveImages = 256
 	}
 	if o.Batch <= 0 {
 		o.Batch = 32
@@ -451,11 +458,12 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 	x0 := p.binaryMasks(g0)
 	u0 := p.uniform()
 	if xu := p.binaryMasks(u0); true {
-		fg0, err := c.obj.value(x0, c.train)
+		solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+		fg0, err := c.obj.value(x0, solve)
 		if err != nil {
 			return alloc{}, 0, err
 		}
-		fu0, err := c.obj.value(xu, c.train)
+		fu0, err := c.obj.value(xu, solve)
 		if err != nil {
 			return alloc{}, 0, err
 		}
@@ -500,8 +508,9 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 			}
 			report(Progress{Stage: "solve", Iter: it, MaxIter: c.opts.MaxIter, Objective: f, ETA: max(eta, 0)})
 		}}
-	fg := func(x []float64) (float64, []float64, error) { return c.obj.grad(x, c.train) }
-	fv := func(x []float64) (float64, error) { return c.obj.value(x, c.train) }
+	solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+	fg := func(x []float64) (float64, []float64, error) { return c.obj.grad(x, solve) }
+	fv := func(x []float64) (float64, error) { return c.obj.value(x, solve) }
 	report(Progress{Stage: "solve", MaxIter: c.opts.MaxIter})
 	x, _, iters, err := sqp(fg, fv, fs, x0, cfg)
 	if err != nil {
@@ -519,7 +528,12 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		add(p.roundMasks(x, rng))
 	}
 	best, bestF := -1, math.Inf(1)
+	// The baselines and the nearest roundings are always judged; with a
+	// time limit the stochastic ones are skipped once it has passed.
 	for i, a := range cands {
+		if i >= 4 && !c.deadline.IsZero() && time.Now().After(c.deadline) {
+			break
+		}
 		report(Progress{Stage: "round", Iter: i + 1, MaxIter: len(cands)})
 		if !p.fits(p.cost(a)) {
 			continue

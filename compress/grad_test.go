@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/runtime"
 	"github.com/edgeml/edge/runtime/ir"
 )
 
@@ -338,5 +339,79 @@ func TestKLAtOriginalIsZero(t *testing.T) {
 	}
 	if f2, _ := c.obj.value(m, c.held); f2 <= 1e-6 {
 		t.Fatalf("KL of a perturbed network = %g, want > 0", f2)
+	}
+}
+
+// TestWrittenGraphMatchesObjective: the factorized graph, run by edge's
+// runtime, computes exactly the network the objective evaluated for the
+// same allocation (both schemes, kept subsets, scales, dense layers).
+func TestWrittenGraphMatchesObjective(t *testing.T) {
+	for _, sc := range []Scheme{SchemeChannel, SchemeSpatial} {
+		g := synthGraph(3)
+		c, _ := maskSetup(t, g, 8, true)
+		// Re-decompose with the scheme under test.
+		var fs []*factor
+		spatial := 0
+		for _, f := range c.p.factors {
+			nf, err := decompose(f.l, sc, true)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if nf != nil {
+				fs = append(fs, nf)
+				if nf.scheme == SchemeSpatial {
+					spatial++
+				}
+			}
+		}
+		if sc == SchemeSpatial && spatial < 2 {
+			t.Fatalf("only %d spatial factors", spatial)
+		}
+		c.p = newProblem(fs, c.p.macsTotal, c.p.paramsTotal, c.p.budgetMACs, 0)
+		c.obj.p = c.p
+		r := rand.New(rand.NewPCG(9, 9))
+		nf := len(c.p.factors)
+		a := alloc{rank: make([]int, nf), dense: make([]bool, nf), keep: make([][]int, nf), scale: make([][]float64, nf)}
+		for i, f := range c.p.factors {
+			a.dense[i] = i == 1
+			k := 1 + r.IntN(f.kmax)
+			perm := r.Perm(f.kmax)[:k]
+			a.rank[i], a.keep[i] = k, perm
+			a.scale[i] = make([]float64, k)
+			for j := range a.scale[i] {
+				a.scale[i][j] = 0.1 + 0.9*r.Float64()
+			}
+		}
+		want, err := c.obj.logits(c.weightsOf(a), c.held)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, _, err := factorizedGraph(g, c.p.factors, a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		m, err := runtime.FromGraph(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := m.NewSession(runtime.Options{Threads: 1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sz := 49
+		for j, i := range c.held {
+			x := &ir.Tensor{DType: ir.Float32, Shape: ir.Shape{1, 1, 7, 7}, F32: c.obj.images[i*sz : (i+1)*sz]}
+			res, err := s.RunIR(map[string]*ir.Tensor{"input": x}, "logits")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for k, v := range res["logits"].F32 {
+				if w := want[j*5+k]; math.Abs(float64(v-w)) > 1e-4*(1+math.Abs(float64(w))) {
+					t.Fatalf("%v: image %d logit %d: runtime %v, objective %v", sc, i, k, v, w)
+				}
+			}
+		}
+		s.Close()
+		c.close()
 	}
 }
