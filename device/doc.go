@@ -49,7 +49,8 @@
 // fully connected layers (one cache-resident, one larger than L2), a
 // max pool and a ReLU pass — at each thread count (1..N; quick mode: 1
 // and N), plus a parallel copy of an L2-resident buffer and of a large
-// one (bandwidth) and a tiny operator on the pool (per-op overhead). Each
+// one (bandwidth, fastest run), a tiny convolution (per-op overhead) and
+// the cold-weights test described below. Each
 // time is the median of the warm runs within the time budget: about 2 s in
 // total, 0.5 s in quick mode. Results are cached as JSON in
 // $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU model,
@@ -102,8 +103,8 @@
 // takes over only when a layer moves more bytes than it computes, e.g.
 // large fully connected layers). Pooling and elementwise layers cost
 // overhead + max(bytes / R, memory), R being the measured byte rate of
-// the same operator type (else the category's geometric mean). Layers with no bytes and no
-// MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
+// the same operator type (else the category's geometric mean). Layers
+// with no bytes and no MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
 // (what memory adds beyond compute) and OverheadMs, which sum to Ms.
 //
 // # Budget
@@ -139,6 +140,15 @@
 //     (K + N) MACs per row and K + N weights.
 //   - Every other layer (grouped/depthwise conv, pooling, …) keeps its
 //     full cost.
+//
+// # Validation
+//
+// TestPredictionBar (EDGE_PREDICT_BAR=1, models in EDGE_PREDICT_MODELS)
+// compares Predict with the measured p50 of real sessions at every
+// calibrated thread count and fails outside ±20%; it needs a quiet
+// machine. On a busy one, the internal TestPredictionCPUTime
+// (EDGE_PREDICT_CPUTIME=1) times calibration and inference in thread
+// CPU time at one thread, which other processes inflate far less.
 //
 // # Concurrency
 //
