@@ -18,8 +18,8 @@ type CalibrateOptions struct {
 	// Quick limits the run to about 0.5 s (default about 2 s) and, when
 	// Threads is nil, measures 1 and N threads only.
 	Quick bool
-	// Threads lists the thread counts to measure; nil means 1..N with N
-	// the profile's default thread count.
+	// Threads lists the thread counts to measure; nil means 1, 2, 4, …
+	// and N, N being the profile's default thread count.
 	Threads []int
 	// Kernels restricts the instruction sets (--disable-isa).
 	Kernels kernels.Config
@@ -223,12 +223,14 @@ func Calibrate(ctx context.Context, opts CalibrateOptions) (*Calibration, error)
 		if n <= 0 {
 			n = goruntime.NumCPU()
 		}
-		for t := 1; t <= n; t++ {
-			// Quick mode measures the two ends only.
-			if !opts.Quick || t == 1 || t == n {
+		// Powers of two and N (Predict interpolates in between); quick
+		// mode measures the two ends only.
+		for t := 1; t < n; t *= 2 {
+			if !opts.Quick || t == 1 {
 				threads = append(threads, t)
 			}
 		}
+		threads = append(threads, n)
 	}
 	threads = slices.Clone(threads)
 	for _, t := range threads {

@@ -43,19 +43,23 @@
 //
 // Calibrate runs the real kernels (kernels.NewConv2D, kernels.SelectGemmFor
 // with the Gemm operator's transposed-B layout, kernels.NewPooling, the
-// ReLU kernel) on shapes taken from real layers — large 3×3 convolutions
-// (K = 576…4608, N = 16…3136), small-K first layers (K = 9, 27), thin
-// and squeeze/expand 1×1 convolutions, a depthwise convolution, M = 1
-// fully connected layers (one cache-resident, one larger than L2), a
-// max pool and a ReLU pass — at each thread count (1..N; quick mode: 1
-// and N), plus a parallel copy of an L2-resident buffer and of a large
-// one (bandwidth, fastest run), a tiny convolution (per-op overhead) and
-// the cold-weights test described below. Each
-// time is the median of the warm runs within the time budget: about 2 s in
-// total, 0.5 s in quick mode. Results are cached as JSON in
-// $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU model,
-// board, edge version (debug.ReadBuildInfo, "devel" for a source build),
-// GEMM kernel, mode and thread counts; CalibrateOptions.Recalibrate
+// ReLU kernel) on shapes taken from real layers: 3×3 convolutions of
+// ImageNet- and CIFAR-size networks (K = 288…4608, N = 16…3136),
+// small-K first layers (K = 9, 27), a 7×7 stride-2 stem, stride-2 3×3
+// and 1×1 downsampling, thin and squeeze/expand 1×1 convolutions, a
+// depthwise convolution, M = 1 fully connected layers (one
+// cache-resident, one larger than L2), 2×2 and 3×3/2 max pools, a ReLU
+// pass, and chains of Relu, Add and Concat operators run through the
+// runtime itself (runtime.FromGraph), so that operators without a single
+// kernel are timed with their real code. It does so at each thread count
+// (1, 2, 4, … and N; quick mode: 1 and N), plus a parallel copy of an
+// L2-resident buffer and of a large one (bandwidth, fastest run), a tiny
+// convolution (per-op overhead) and the cold-weights test described
+// below. Each time is the median of the warm runs within the time
+// budget: about 2 s in total, 0.5 s in quick mode. Results are cached as
+// JSON in $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU
+// model, board, edge version (debug.ReadBuildInfo, "devel" for a source
+// build), GEMM kernel, mode and thread counts; CalibrateOptions.Recalibrate
 // measures again.
 //
 // # Cost model (Predict)
