@@ -61,7 +61,7 @@ type Calibration struct {
 
 // Progress reports the solver's state to a progress bar.
 type Progress struct {
-	Stage     string // "decompose", "solve", "round", "refit"
+	Stage     string // "decompose", "solve", "round", "refit", "finetune"
 	Iter      int    // current iteration of the stage
 	MaxIter   int    // iterations planned for the stage
 	Objective float64
@@ -100,6 +100,10 @@ type Options struct {
 	// DataAware refits each factorized layer to the original layer's
 	// outputs on calibration activations (Zhang et al. 2016).
 	DataAware bool
+	// Finetune is the number of knowledge-distillation epochs over the
+	// calibration images that train the factors after rounding (and the
+	// refit), within TimeLimit; 0: none.
+	Finetune int
 	// SourceSHA256 is recorded in the output metadata (the CLI hashes
 	// the input file); empty: not recorded.
 	SourceSHA256 string
@@ -256,7 +260,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	res := &Result{Method: opts.Method, MACsBefore: macsTotal, ParamsBefore: paramsTotal, Budget: opts.Budget,
 		MinMACs: minM, MinParams: minP, HeldOutObjective: math.NaN(), HeldOutTop1Before: math.NaN(), HeldOutTop1After: math.NaN()}
 
-	needData := opts.Method == MethodCOBLA || opts.DataAware
+	needData := opts.Method == MethodCOBLA || opts.DataAware || opts.Finetune > 0
 	var cal *calibRun
 	if opts.Calib.Images != nil {
 		cal, err = newCalibRun(ctx, g, p, opts)
@@ -294,6 +298,22 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 			}
 		}
 		if err := cal.refitGraph(out, second); err != nil {
+			return nil, err
+		}
+	}
+	if opts.Finetune > 0 {
+		factored := map[*ir.Node]bool{}
+		for n2 := range second {
+			factored[n2] = true
+		}
+		for _, nd := range out.Nodes {
+			for n2 := range second {
+				if len(nd.Outputs) == 1 && len(n2.Inputs) > 0 && nd.Outputs[0] == n2.Inputs[0] {
+					factored[nd] = true
+				}
+			}
+		}
+		if err := cal.finetune(out, factored, opts.Finetune, cal.deadline, report); err != nil {
 			return nil, err
 		}
 	}
@@ -344,6 +364,9 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	}
 	if opts.DataAware {
 		md["compress.data_aware"] = "true"
+	}
+	if opts.Finetune > 0 {
+		md["compress.finetune_epochs"] = strconv.Itoa(opts.Finetune)
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil

@@ -290,15 +290,22 @@ func TestDataAwareSmall(t *testing.T) {
 	cal := loadCalib(t, "train", 0, 256)
 	test := loadCalib(t, "t10k", 0, 500)
 	budget := Budget{MACs: m.Info().MACs * 3 / 10}
-	var objs [2]float64
-	for i, da := range []bool{false, true} {
-		res, err := Compress(context.Background(), m, Options{Method: MethodUniform, Budget: budget, Calib: cal, Seed: 3, Threads: 2, DataAware: da})
+	var objs [3]float64
+	for i, da := range []bool{false, true, true} {
+		ft := 0
+		if i == 2 {
+			ft = 3
+		}
+		res, err := Compress(context.Background(), m, Options{Method: MethodUniform, Budget: budget, Calib: cal, Seed: 3, Threads: 2, DataAware: da, Finetune: ft})
 		if err != nil {
 			t.Fatal(err)
 		}
 		checkResult(t, res, budget)
 		objs[i] = res.HeldOutObjective
-		t.Logf("data-aware=%v: held-out objective %.4f top-1 %.4f, test top-1 %.4f, %.1fs", da, res.HeldOutObjective, res.HeldOutTop1After, top1(t, res.Graph, test), res.Seconds)
+		t.Logf("data-aware=%v finetune=%d: held-out objective %.4f top-1 %.4f, test top-1 %.4f, %.1fs", da, ft, res.HeldOutObjective, res.HeldOutTop1After, top1(t, res.Graph, test), res.Seconds)
+		if ft > 0 && res.Graph.Metadata["compress.finetune_epochs"] != "3" {
+			t.Error("finetune not recorded in the metadata")
+		}
 	}
 	if objs[1] >= objs[0] {
 		t.Errorf("refit did not lower the held-out objective: %.4f → %.4f", objs[0], objs[1])
