@@ -22,7 +22,7 @@ var demoCommand = &command{
 	name:    "demo",
 	summary: "the whole mission in one step: probe, budget, compress, compare dense vs compressed",
 	usage: `Usage: edge demo [--model M.onnx --data DATA] [--calib DATA] [--latency-ms X|--memory-mb Y|--macs F|--params F]
-                 [--out edge-demo] [--threads N] [--time-limit 1m] [--json]
+                 [--out edge-demo] [--threads N] [--time-limit 20s] [--json]
 
 With no flags it runs on the model and images embedded in the binary
 (fmnist-small.onnx, 512 Fashion-MNIST train images for calibration, 1000
@@ -41,7 +41,7 @@ Examples:
   edge demo --latency-ms 0.8 --threads 2
   edge demo --model fmnist-resnet18.onnx --data fashion-mnist:test:2000 --macs 0.4
   edge demo --json | jq .compressed`,
-	newOpts: func() options { return &demoOpts{out: "edge-demo", timeLimit: time.Minute} },
+	newOpts: func() options { return &demoOpts{out: "edge-demo", timeLimit: 20 * time.Second} },
 }
 
 type demoOpts struct {
@@ -60,7 +60,7 @@ func (o *demoOpts) flags(fs *flag.FlagSet) {
 	flagData(fs, &o.data, "")
 	fs.StringVar(&o.calib, "calib", "", "calibration images `DATA` (default: embedded, or the train split of --data)")
 	fs.StringVar(&o.out, "out", "edge-demo", "output `DIR` for the compressed model and the report")
-	fs.DurationVar(&o.timeLimit, "time-limit", time.Minute, "stop the solver after `DURATION`")
+	fs.DurationVar(&o.timeLimit, "time-limit", 20*time.Second, "stop the solver after `DURATION`")
 	fs.Uint64Var(&o.seed, "seed", 1, "random `SEED`")
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/cpuid/v2"
 
 	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/runtime/ops"
 )
 
 // version is set by the Makefile (-ldflags "-X main.version=...");
@@ -23,7 +24,8 @@ var versionCommand = &command{
 
 Prints edge's version (from the build), the Go toolchain, GOOS/GOARCH, the
 CPU, the instruction sets detected and the kernels a model planned now
-would use, with every compiled GEMM kernel and whether this CPU runs it.
+would use, with every compiled GEMM kernel and whether this CPU runs it,
+and the ONNX operators edge supports.
 
 Examples:
   edge version
@@ -54,6 +56,8 @@ type VersionReport struct {
 	Disabled string            `json:"disabled"` // --disable-isa
 	Selected map[string]string `json:"selected"` // kernel family → kernel
 	GEMM     []KernelStatus    `json:"gemm_kernels"`
+	// Operators are the ONNX operator types edge runs.
+	Operators []string `json:"operators"`
 }
 
 // KernelStatus is one compiled kernel and whether it can run here.
@@ -103,6 +107,7 @@ func (o *versionOpts) run(e *env, args []string) error {
 	if isa == 0 {
 		r.Disabled = ""
 	}
+	r.Operators = ops.Supported()
 	if r.CPU == "" {
 		r.CPU = "unknown"
 	}
@@ -145,6 +150,7 @@ func (o *versionOpts) run(e *env, args []string) error {
 		}
 		fmt.Fprintf(w, "  %-26s needs %-8s%s\n", k.Name, k.Requires, mark)
 	}
+	fmt.Fprintf(w, "operators (%d): %s\n", len(r.Operators), strings.Join(r.Operators, " "))
 	return nil
 }
 

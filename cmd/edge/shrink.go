@@ -250,7 +250,7 @@ func describeTargets(t device.Targets) string {
 // impossible rewrites budget errors from device and compress into one
 // message form and keeps them matchable with errors.Is.
 func impossible(err error) error {
-	if errors.Is(err, device.ErrImpossibleBudget) || errors.Is(err, compress.ErrImpossibleBudget) {
+	if (errors.Is(err, device.ErrImpossibleBudget) || errors.Is(err, compress.ErrImpossibleBudget)) && !strings.Contains(err.Error(), "impossible budget") {
 		return fmt.Errorf("impossible budget: %w", err)
 	}
 	return err
