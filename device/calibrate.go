@@ -596,6 +596,9 @@ func (c *Calibration) nearestThreads(threads int) int {
 	return best
 }
 
+// coldTestWeights is the weight bytes of one copy in the cold test.
+const coldTestWeights = 4 * 512 * 512 * 9
+
 // coldTest measures how much slower a layer runs when its weights were
 // evicted by the rest of a large model.
 type coldTest struct {

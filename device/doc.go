@@ -71,7 +71,7 @@
 //	time    = overhead(t) + max(compute, memory) + cold   (roofline)
 //	compute = 2·MACs / G(t, category, M, N, K)            (compute layers)
 //	memory  = bytes / BW(t, bytes)
-//	cold    = weights / C(t) · min(1, ln(W/S) / ln(Wc/S)) (when W > S)
+//	cold    = weights / C(t) · min(1, ln(W/B) / ln(Wc/Wt))   (when W > B)
 //
 // Calibration runs each shape with its weights cache-hot, while in a
 // model whose weights W exceed the caches every layer's weights are
@@ -79,7 +79,9 @@
 // convolution on 4×4 pixels (9.4 MB of weights, the deep layers of
 // CIFAR-size VGG/ResNet) run in turn over copies totalling Wc (64 MB;
 // at most an eighth of the available memory) against the same layer run
-// hot; C = weight bytes / extra time. S is the cache-resident copy size.
+// hot; C = weight bytes / extra time. Wt is one copy's weights, B the
+// larger of the layer's bytes and the cache-resident copy size: a layer
+// that alone overflows the caches already paid for it when calibrated.
 // Quick mode skips this test (cold = 0) and the two largest conv shapes.
 //
 // bytes are the layer's inputs, weights and outputs (4-byte floats).

@@ -201,7 +201,7 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 		// rate, scaled by how far the model's weights reach towards the
 		// cold test's working set (log scale, from the cache size).
 		if w := 4 * max(l.Params, 0); w > 0 {
-			lc.MemoryMs += float64(w) * c.coldNsPerByte(threads, modelWeights) / 1e6
+			lc.MemoryMs += float64(w) * c.coldNsPerByte(threads, lc.Bytes, modelWeights) / 1e6
 		}
 	case cat == CatPool || cat == CatElemwise:
 		if lc.Bytes == 0 {
@@ -280,14 +280,21 @@ func TileOf(kernel string) (mr, nr int) {
 	return a, b
 }
 
-// coldNsPerByte is the extra time per weight byte of a layer in a model
-// with modelWeights bytes of weights.
-func (c *Calibration) coldNsPerByte(threads int, modelWeights int64) float64 {
+// coldNsPerByte is the extra time per weight byte of a layer moving
+// layerBytes in a model with modelWeights bytes of weights: 1/C scaled
+// by how far the model's working set exceeds the layer's own (which the
+// calibrated rate already paid for), on a log scale where the cold test
+// (its layer's weights against all copies) counts 1.
+func (c *Calibration) coldNsPerByte(threads int, layerBytes, modelWeights int64) float64 {
 	m := c.memFor(threads)
-	if m.ColdGBs <= 0 || m.ColdBytes <= m.CacheBytes || modelWeights <= m.CacheBytes {
+	if m.ColdGBs <= 0 || m.ColdBytes <= coldTestWeights {
 		return 0
 	}
-	f := math.Log(float64(modelWeights)/float64(m.CacheBytes)) / math.Log(float64(m.ColdBytes)/float64(m.CacheBytes))
+	own := max(layerBytes, m.CacheBytes)
+	if modelWeights <= own {
+		return 0
+	}
+	f := math.Log(float64(modelWeights)/float64(own)) / math.Log(float64(m.ColdBytes)/coldTestWeights)
 	return min(f, 1) / m.ColdGBs
 }
 
