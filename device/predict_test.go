@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgeml/edge/device"
 	"github.com/edgeml/edge/device/devicetest"
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
 	"github.com/edgeml/edge/runtime/ir"
 )
@@ -165,5 +166,35 @@ func TestPredictInterpolation(t *testing.T) {
 	}
 	if g := rate(convLayer("mid", 16, 28, 64, 3, 1, 1)); g <= 10 || g >= 40 {
 		t.Errorf("in-between shape: %.4f GFLOPS, want strictly between 10 and 40", g)
+	}
+}
+
+// TestPredictOddLayers feeds layers with missing or degenerate geometry:
+// Predict and FloorOf must not panic and must return finite costs.
+func TestPredictOddLayers(t *testing.T) {
+	cal := devicetest.Calibration(10, 10, 1000, 2)
+	odd := []runtime.Layer{
+		{Name: "conv-no-geometry", OpType: "Conv", MACs: 1000},
+		{Name: "conv-zero-stride", OpType: "Conv", Conv: kernels.ConvParams{InC: 3, InH: 8, InW: 8, OutC: 4, KH: 3, KW: 3, Group: 1}},
+		{Name: "conv-bad-group", OpType: "Conv", Conv: kernels.ConvParams{InC: 3, InH: 8, InW: 8, OutC: 4, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1}},
+		{Name: "gemm-no-geometry", OpType: "Gemm", MACs: 500, Params: 20},
+		{Name: "negative-dims", OpType: "Add", Inputs: []ir.Shape{{-1, 3}}, Outputs: []ir.Shape{{-1, 3}}},
+		{Name: "empty", OpType: "Identity"},
+		{Name: "unknown-op", OpType: "FancyOp", Inputs: []ir.Shape{{1, 1 << 20}}, Outputs: []ir.Shape{{1, 1 << 20}}},
+	}
+	for _, threads := range []int{0, 1, 2, 7} {
+		pr, err := device.Predict(odd, cal, threads)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range pr.Layers {
+			if math.IsNaN(l.Ms) || math.IsInf(l.Ms, 0) || l.Ms < 0 {
+				t.Errorf("threads %d layer %s: %v ms", threads, l.Name, l.Ms)
+			}
+		}
+	}
+	m, p := device.FloorOf(odd)
+	if m < 0 || p < 0 {
+		t.Errorf("floor %d %d", m, p)
 	}
 }
