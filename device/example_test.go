@@ -74,3 +74,53 @@ func ExampleProfile_Summary() {
 	// throttle: 0x30003: now under-voltage, frequency capped; since boot under-voltage, frequency capped
 	// warning:  the board is throttling now: benchmark numbers will be low
 }
+
+func ExampleProbe() {
+	p, err := device.Probe(device.ProbeOptions{Root: devicetest.TreeDir("x86-container-512m")})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(p.CPU.Model, p.CPU.LogicalCores, "CPUs,", p.CPU.Threads, "threads by quota")
+	fmt.Println("memory limit", p.Memory.Limit>>20, "MiB from", p.Memory.LimitSource)
+	fmt.Println("board", p.Board.Name)
+	// Output:
+	// AMD EPYC 9354 32-Core Processor 16 CPUs, 2 threads by quota
+	// memory limit 512 MiB from cgroup v2 memory.max
+	// board Dell Inc. PowerEdge R6625
+}
+
+func ExampleDecodeRPiRevision() {
+	r, err := device.DecodeRPiRevision("c03114")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Printf("Raspberry Pi %s, %s, %d MB, rev %s, %s\n", r.Type, r.Processor, r.MemoryMB, r.BoardRev, r.Manufacturer)
+	// Output: Raspberry Pi 4B, BCM2711, 4096 MB, rev 1.4, Sony UK
+}
+
+func ExamplePredict() {
+	cal := devicetest.Calibration(10, 10, 1000, 1) // 10 GFLOPS, 10 GB/s, 1 µs per op
+	layers := []runtime.Layer{convLayer("conv", 128, 28, 128, 3, 1, 1), poolLayer("pool", 128, 28)}
+	pr, err := device.Predict(layers, cal, 1)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, l := range pr.Layers {
+		fmt.Printf("%-5s %-9s %.3f ms\n", l.Name, l.Category, l.Ms)
+	}
+	fmt.Printf("total %.3f ms for %d MACs\n", pr.TotalMs, pr.MACs)
+	// Output:
+	// conv  conv      23.122 ms
+	// pool  pool      0.101 ms
+	// total 23.223 ms for 115605504 MACs
+}
+
+func ExampleFloorOf() {
+	layers := []runtime.Layer{convLayer("conv", 64, 28, 128, 3, 1, 1), gemmLayer("fc", 1, 512, 10)}
+	macs, params := device.FloorOf(layers)
+	fmt.Println(macs, "MACs,", params, "params at rank 1")
+	// Output: 552458 MACs, 1364 params at rank 1
+}
