@@ -90,7 +90,7 @@ type ShapeResult struct {
 	Kernel string `json:"kernel,omitempty"`
 	MR     int    `json:"mr,omitempty"`
 	NR     int    `json:"nr,omitempty"`
-	// Ns is the median time of one run; GFLOPS = Flops/Ns.
+	// Ns is the lower-quartile time of one run; GFLOPS = Flops/Ns.
 	Ns     float64 `json:"ns"`
 	GFLOPS float64 `json:"gflops"`
 	// ComputeGFLOPS is the rate after taking away the per-op overhead:
@@ -468,10 +468,13 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 }
 
 // timeIt runs fn once (cold), then repeatedly while the budget lasts
-// (at most 200 runs) and returns the median of the warm runs in
-// nanoseconds (the statistic `edge bench` reports as p50), or the cold
-// time when the budget allowed no second run.
-func timeIt(fn func(), budget time.Duration) float64 { return timeQuantile(fn, budget, 0.5) }
+// (at most 200 runs) and returns the lower quartile of the warm runs in
+// nanoseconds, or the cold time when the budget allowed no second run.
+// On a quiet machine the lower quartile is within a few percent of the
+// median; on a busy one it keeps the preemptions of a few runs out of
+// the kernel's rate (a median of three runs of which two were preempted
+// made a calibration 5× too slow on the development machine).
+func timeIt(fn func(), budget time.Duration) float64 { return timeQuantile(fn, budget, 0.25) }
 
 // timeQuantile is timeIt returning quantile q of the warm runs.
 func timeQuantile(fn func(), budget time.Duration, q float64) float64 {

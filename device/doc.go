@@ -55,8 +55,8 @@
 // (1, 2, 4, … and N; quick mode: 1 and N), plus a parallel copy of an
 // L2-resident buffer and of a large one (bandwidth, fastest run), a tiny
 // convolution (per-op overhead) and the cold-weights test described
-// below. Each time is the median of the warm runs within the time
-// budget: about 2 s in total, 0.5 s in quick mode. Results are cached as
+// below. Each time is the lower quartile of the warm runs within the
+// time budget (robust to preemption on a busy machine): about 2 s in total, 0.5 s in quick mode. Results are cached as
 // JSON in $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU
 // model, board, edge version (debug.ReadBuildInfo, "devel" for a source
 // build), GEMM kernel, mode and thread counts; CalibrateOptions.Recalibrate
