@@ -57,6 +57,7 @@ const (
 	convIGEMM                     // strided implicit GEMM: B panels packed from phase-split padded input
 	convWide                      // stride 1: implicit GEMM on a padded copy, wide output grid
 	convDepthwise                 // direct depthwise kernel
+	convWinograd                  // Winograd F(2×2, 3×3)
 )
 
 // Conv2D is a planned convolution: algorithm and kernel chosen and
@@ -106,6 +107,14 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
 	c.gemm = SelectGemmFor(cfg, m, n, k)
 	c.blk = c.gemm.blocking()
+	if winogradOK(p) && !cfg.NoWinograd {
+		c.algo = convWinograd
+		c.gemm = SelectGemmFor(cfg, p.OutC, 256, p.InC)
+		c.blk = c.gemm.blocking()
+		c.name = "f32-conv3x3s1-winograd2x2/" + c.gemm.Name
+		c.prepareWinograd(weight)
+		return c, nil
+	}
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
@@ -138,6 +147,8 @@ func (c *Conv2D) Kernel() string { return c.name }
 // per worker and internal).
 func (c *Conv2D) WorkspaceLen() int {
 	switch c.algo {
+	case convWinograd:
+		return c.winogradWS()
 	case convWide:
 		padLen, wideLen := c.wideLens()
 		return padLen + wideLen
@@ -220,6 +231,12 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 	}
 	if c.algo == convDepthwise {
 		c.runDepthwise(pool, batch, in, out)
+		return
+	}
+	if c.algo == convWinograd {
+		for b := 0; b < batch; b++ {
+			c.runWinograd(pool, in[b*inSize:(b+1)*inSize], out[b*p.OutC*hw:(b+1)*p.OutC*hw], ws)
+		}
 		return
 	}
 	m, k := p.OutC/p.Group, (p.InC/p.Group)*p.KH*p.KW

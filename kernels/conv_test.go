@@ -87,6 +87,10 @@ var convCases = []struct {
 	{"dw3x3s1-wide", convCase(3, 5, 150, 3, 3, 1, 1, 1, 3), "dwconv-3x3s1"},
 	{"dw3x3s2-wide", convCase(3, 7, 99, 3, 3, 2, 1, 1, 3), "dwconv-3x3s2"},
 	{"dw3x3s2-even", convCase(2, 8, 64, 2, 3, 2, 0, 1, 2), "dwconv-3x3s2"},
+	{"winograd-odd", convCase(64, 9, 11, 64+6, 3, 1, 1, 1, 1), "winograd2x2"},
+	{"winograd-nopad", convCase(64, 8, 8, 64, 3, 1, 0, 1, 1), "winograd2x2"},
+	{"winograd-pad2", convCase(64+1, 5, 6, 64, 3, 1, 2, 1, 1), "winograd2x2"},
+	{"winograd-chunks", convCase(64, 10, 9, 64, 3, 1, 1, 1, 1), "winograd2x2"},
 	{"dw-big", convCase(48, 28, 28, 48, 3, 1, 1, 1, 48), "dwconv-3x3s1"},
 	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-igemm"},
 	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
@@ -94,11 +98,14 @@ var convCases = []struct {
 
 // convConfigs are the kernel configurations every conv test runs under.
 func convConfigs() []Config {
-	cfgs := []Config{{}, {Disabled: AVX512}, Generic}
+	cfgs := []Config{{}, {Disabled: AVX512}, Generic, {NoWinograd: true}}
 	return cfgs
 }
 
 func TestConv2D(t *testing.T) {
+	// Exercise the Winograd path on small channel counts.
+	defer func(minC, tileCap int) { winogradMinC, winogradTileCap = minC, tileCap }(winogradMinC, winogradTileCap)
+	winogradMinC, winogradTileCap = 64, 7
 	r := rand.New(rand.NewPCG(1, 1))
 	pool := NewPool(2)
 	defer pool.Close()

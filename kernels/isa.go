@@ -95,6 +95,8 @@ func Detected() ISA {
 type Config struct {
 	// Disabled lists extensions that must not be used (--disable-isa).
 	Disabled ISA
+	// NoWinograd makes convolutions use the (implicit) GEMM paths only.
+	NoWinograd bool
 }
 
 // Allows reports whether kernels requiring req may run under c.
