@@ -415,3 +415,93 @@ func TestWrittenGraphMatchesObjective(t *testing.T) {
 		c.close()
 	}
 }
+
+// TestSQPQuadratic: on a separable convex quadratic with a budget the SQP
+// reaches the known optimum (water-filling), starting from a feasible
+// vertex, and stays feasible.
+func TestSQPQuadratic(t *testing.T) {
+	r := rand.New(rand.NewPCG(6, 6))
+	n := 40
+	c := make([]float64, n) // minimize Σ w_i (x_i − c_i)², Σ a_i x_i ≤ b
+	w := make([]float64, n)
+	a := make([]float64, n)
+	for i := range c {
+		c[i] = 0.2 + 0.8*r.Float64()
+		w[i] = 0.5 + r.Float64()
+		a[i] = 0.5 + r.Float64()
+	}
+	b := 0.4 * dot(a, c)
+	fg := func(x []float64) (float64, []float64, error) {
+		var f float64
+		g := make([]float64, n)
+		for i := range x {
+			d := x[i] - c[i]
+			f += w[i] * d * d
+			g[i] = 2 * w[i] * d
+		}
+		return f, g, nil
+	}
+	fv := func(x []float64) (float64, error) { f, _, err := fg(x); return f, err }
+	x0 := make([]float64, n)
+	fs := &feasibleSet{a: [][]float64{a}, b: []float64{b}}
+	x, f, _, err := sqp(fg, fv, fs, x0, sqpConfig{maxIter: 60, mem: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v := dot(a, x); v > b*(1+1e-9) {
+		t.Fatalf("infeasible: %v > %v", v, b)
+	}
+	// KKT optimum: x_i = clip(c_i − λ a_i / (2 w_i)), λ by bisection.
+	lo, hi := 0.0, 100.0
+	xs := make([]float64, n)
+	for it := 0; it < 100; it++ {
+		l := (lo + hi) / 2
+		for i := range xs {
+			xs[i] = clip01(c[i] - l*a[i]/(2*w[i]))
+		}
+		if dot(a, xs) > b {
+			lo = l
+		} else {
+			hi = l
+		}
+	}
+	fstar, _ := fv(xs)
+	if f > fstar*1.01+1e-9 {
+		t.Fatalf("SQP objective %.6f, optimum %.6f", f, fstar)
+	}
+}
+
+// TestProjectTwoHalfSpaces: the projection is feasible and no feasible
+// point sampled nearby is closer to y.
+func TestProjectTwoHalfSpaces(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	n := 30
+	a1, a2, y := make([]float64, n), make([]float64, n), make([]float64, n)
+	for i := range y {
+		a1[i], a2[i], y[i] = r.Float64(), r.Float64(), 1.5*r.Float64()
+	}
+	fs := &feasibleSet{a: [][]float64{a1, a2}, b: []float64{0.3 * dot(a1, y), 0.25 * dot(a2, y)}}
+	z := fs.project(y)
+	dist := func(p []float64) float64 {
+		var s float64
+		for i := range p {
+			s += (p[i] - y[i]) * (p[i] - y[i])
+		}
+		return s
+	}
+	for j := range fs.a {
+		if v := dot(fs.a[j], z); v > fs.b[j]*(1+1e-6) {
+			t.Fatalf("constraint %d violated: %v > %v", j, v, fs.b[j])
+		}
+	}
+	d0 := dist(z)
+	for trial := 0; trial < 2000; trial++ {
+		p := make([]float64, n)
+		for i := range p {
+			p[i] = clip01(z[i] + 0.05*r.NormFloat64())
+		}
+		if dot(a1, p) <= fs.b[0] && dot(a2, p) <= fs.b[1] && dist(p) < d0-1e-9 {
+			t.Fatalf("feasible point closer than the projection: %v < %v", dist(p), d0)
+		}
+	}
+}

@@ -271,8 +271,9 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 	}
 	mu := 1.0
 	it := 0
+	late := func() bool { return !cfg.deadline.IsZero() && time.Now().After(cfg.deadline) }
 	for ; it < cfg.maxIter; it++ {
-		if !cfg.deadline.IsZero() && time.Now().After(cfg.deadline) {
+		if late() {
 			break
 		}
 		z := solveQP(h, fs, x, g, 200)
@@ -294,7 +295,7 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 		var xn []float64
 		var fn float64
 		accepted := false
-		for ls := 0; ls < 5; ls++ {
+		for ls := 0; ls < 5 && (ls == 0 || !late()); ls++ {
 			xn = make([]float64, n)
 			for i := range xn {
 				xn[i] = clip01(x[i] + alpha*d[i])
@@ -318,6 +319,15 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 				break
 			}
 			continue
+		}
+		if late() {
+			// Out of time: take the accepted point without its gradient.
+			x, f = xn, fn
+			it++
+			if cfg.progress != nil {
+				cfg.progress(it, f)
+			}
+			break
 		}
 		fn2, gn, err := fg(xn)
 		if err != nil {
