@@ -222,6 +222,10 @@ func writeAtomic(g *ir.Graph, path string) error {
 	if err := tmp.Close(); err != nil {
 		return fmt.Errorf("compress: writing %s: %v", path, err)
 	}
+	// CreateTemp makes the file private; give it the usual permissions.
+	if err := os.Chmod(name, 0o644); err != nil {
+		return fmt.Errorf("compress: writing %s: %v", path, err)
+	}
 	if err := os.Rename(name, path); err != nil {
 		return fmt.Errorf("compress: writing %s: %v", path, err)
 	}
