@@ -83,6 +83,21 @@
 // to meet the budget); MethodGreedy is Zhang et al.'s greedy maximization
 // of the product of retained energies.
 //
+// # Beyond the paper
+//
+// Options.DataAware refits, after rounding, the second factor (and bias)
+// of every factorized Conv/Gemm by ridge-regularized least squares so
+// that, fed with the activations of the already-compressed network
+// (Zhang et al. 2016's asymmetric reconstruction), it reproduces the
+// original layer's output at sampled positions of up to 256 calibration
+// images; the first factor keeps the SVD subspace. Options.Finetune runs
+// that many epochs of knowledge distillation (Adam on the KL divergence
+// from the original network's softmax, through the same gorgonia graph)
+// over the factors, within Options.TimeLimit.
+//
+// The SQP uses at most Options.SolveImages (default 256) training images;
+// the held-out judgement uses the held-out part of the calibration set.
+//
 // # Output
 //
 // Result.Graph is a standard ONNX graph (same opset) with each factorized
