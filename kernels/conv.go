@@ -75,6 +75,8 @@ type Conv2D struct {
 	packedW []float32 // per group, prepacked A panels (see prepackA)
 	wStride int       // elements of packedW per group
 
+	wino *winoKernels // SIMD Winograd transforms or nil
+
 	// Depthwise path.
 	dw     *dwKernel
 	weight []float32 // OutC × KH × KW
@@ -107,11 +109,19 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
 	c.gemm = SelectGemmFor(cfg, m, n, k)
 	c.blk = c.gemm.blocking()
-	if winogradOK(p) && !cfg.NoWinograd {
+	var wk *winoKernels
+	if archWino != nil && cfg.Allows(archWino.requires) {
+		wk = archWino
+	}
+	if winogradOK(p, wk) && !cfg.NoWinograd {
 		c.algo = convWinograd
 		c.gemm = SelectGemmFor(cfg, p.OutC, 256, p.InC)
 		c.blk = c.gemm.blocking()
+		c.wino = wk
 		c.name = "f32-conv3x3s1-winograd2x2/" + c.gemm.Name
+		if wk != nil {
+			c.name = "f32-conv3x3s1-winograd2x2-" + wk.requires.String() + "/" + c.gemm.Name
+		}
 		c.prepareWinograd(weight)
 		return c, nil
 	}

@@ -91,6 +91,8 @@ var convCases = []struct {
 	{"winograd-nopad", convCase(64, 8, 8, 64, 3, 1, 0, 1, 1), "winograd2x2"},
 	{"winograd-pad2", convCase(64+1, 5, 6, 64, 3, 1, 2, 1, 1), "winograd2x2"},
 	{"winograd-chunks", convCase(64, 10, 9, 64, 3, 1, 1, 1, 1), "winograd2x2"},
+	{"winograd-simd", convCase(64, 5, 40, 64, 3, 1, 1, 1, 1), "winograd2x2"},
+	{"winograd-simd-wide", convCase(64, 6, 70, 65, 3, 1, 0, 1, 1), "winograd2x2"},
 	{"dw-big", convCase(48, 28, 28, 48, 3, 1, 1, 1, 48), "dwconv-3x3s1"},
 	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-igemm"},
 	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
@@ -104,8 +106,10 @@ func convConfigs() []Config {
 
 func TestConv2D(t *testing.T) {
 	// Exercise the Winograd path on small channel counts.
-	defer func(minC, tileCap int) { winogradMinC, winogradTileCap = minC, tileCap }(winogradMinC, winogradTileCap)
-	winogradMinC, winogradTileCap = 64, 7
+	defer func(minC, scalarC, tiles, tileCap int) {
+		winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap = minC, scalarC, tiles, tileCap
+	}(winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap)
+	winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap = 64, 64, 1, 40
 	r := rand.New(rand.NewPCG(1, 1))
 	pool := NewPool(2)
 	defer pool.Close()

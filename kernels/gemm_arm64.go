@@ -20,3 +20,6 @@ var archDWKernels = []*dwKernel{
 	{name: "f32-dwconv-3x3s1-neon", requires: NEON, ok: is3x3s(1), row3: dwRow3x3s1NEON},
 	{name: "f32-dwconv-3x3s2-neon", requires: NEON, ok: is3x3s(2), row3: dwRow3x3s2NEON},
 }
+
+// archWino is nil: the Winograd transforms are generic on arm64.
+var archWino *winoKernels

@@ -7,3 +7,6 @@ var archGemmKernels []*GemmKernel
 
 // archDWKernels is empty: this build has no assembly kernels.
 var archDWKernels []*dwKernel
+
+// archWino is nil: no SIMD Winograd transforms in this build.
+var archWino *winoKernels

@@ -859,6 +859,155 @@ func genNEONDW(g *gen) {
 	g.f("")
 }
 
+// genWinograd writes the AVX-512 Winograd F(2×2, 3×3) transforms, each on
+// groups of 16 horizontally adjacent tiles:
+//
+//	winoIn16AVX512: V[ξ] = (Bᵀ·d·B)[ξ] for 16 tiles whose 4 input rows
+//	  start at rows[r]; V[ξ] at v + ξ·vstride bytes (16 floats each).
+//	winoOut16AVX512: Y = Aᵀ·M·A + bias, clamped to [lo, hi], for 16 tiles
+//	  whose M[ξ] are at m + ξ·mstride; output rows out0 (and out1 when
+//	  rows == 2), 32 columns each.
+//
+// Inputs are deinterleaved and outputs interleaved with VPERMT2PS. The
+// generic twins are winogradInput and winogradOutput in kernels/winograd.go.
+func genWinograd(g *gen) {
+	g.f("// func winoIn16AVX512(rows *[4]*float32, v *float32, vstride, ngroups int, idx *int32)")
+	g.f("TEXT ·winoIn16AVX512(SB), NOSPLIT, $0-40")
+	g.f("\tMOVQ rows+0(FP), AX")
+	g.f("\tMOVQ 0(AX), R8")
+	g.f("\tMOVQ 8(AX), R9")
+	g.f("\tMOVQ 16(AX), R10")
+	g.f("\tMOVQ 24(AX), R11")
+	g.f("\tMOVQ v+8(FP), DI")
+	g.f("\tMOVQ vstride+16(FP), R12")
+	g.f("\tMOVQ ngroups+24(FP), CX")
+	g.f("\tMOVQ idx+32(FP), AX")
+	g.f("\tVMOVDQU32 (AX), Z30")
+	g.f("\tVMOVDQU32 64(AX), Z31")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ idone")
+	g.f("iloop:")
+	rows := []string{"R8", "R9", "R10", "R11"}
+	for r, reg := range rows {
+		d := 4 * r
+		g.f("\tVMOVUPS (%s), Z20", reg)
+		g.f("\tVMOVUPS 64(%s), Z21", reg)
+		g.f("\tVMOVUPS 8(%s), Z22", reg)
+		g.f("\tVMOVUPS 72(%s), Z23", reg)
+		g.f("\tVMOVAPS Z20, Z%d", d)
+		g.f("\tVPERMT2PS Z21, Z30, Z%d", d)
+		g.f("\tVMOVAPS Z20, Z%d", d+1)
+		g.f("\tVPERMT2PS Z21, Z31, Z%d", d+1)
+		g.f("\tVMOVAPS Z22, Z%d", d+2)
+		g.f("\tVPERMT2PS Z23, Z30, Z%d", d+2)
+		g.f("\tVMOVAPS Z22, Z%d", d+3)
+		g.f("\tVPERMT2PS Z23, Z31, Z%d", d+3)
+	}
+	// Rows: b0 = d0 − d2, b1 = d1 + d2, b2 = d2 − d1, b3 = d1 − d3.
+	for c := 0; c < 4; c++ {
+		d0, d1, d2, d3 := c, 4+c, 8+c, 12+c
+		g.f("\tVADDPS Z%d, Z%d, Z16", d2, d1)
+		g.f("\tVSUBPS Z%d, Z%d, Z17", d1, d2)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", d2, d0, d0)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", d3, d1, d3)
+		g.f("\tVMOVAPS Z16, Z%d", d1)
+		g.f("\tVMOVAPS Z17, Z%d", d2)
+	}
+	// Columns, then store V[4r+col].
+	g.f("\tMOVQ DI, R13")
+	for r := 0; r < 4; r++ {
+		e0, e1, e2, e3 := 4*r, 4*r+1, 4*r+2, 4*r+3
+		g.f("\tVSUBPS Z%d, Z%d, Z16", e2, e0)
+		g.f("\tVADDPS Z%d, Z%d, Z17", e2, e1)
+		g.f("\tVSUBPS Z%d, Z%d, Z18", e1, e2)
+		g.f("\tVSUBPS Z%d, Z%d, Z19", e3, e1)
+		for k := 0; k < 4; k++ {
+			g.f("\tVMOVUPS Z%d, (R13)", 16+k)
+			g.f("\tADDQ R12, R13")
+		}
+	}
+	for _, reg := range rows {
+		g.f("\tADDQ $128, %s", reg)
+	}
+	g.f("\tADDQ $64, DI")
+	g.f("\tDECQ CX")
+	g.f("\tJNE iloop")
+	g.f("idone:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+
+	g.f("// func winoOut16AVX512(m *float32, mstride int, out0, out1 *float32, rows, ngroups int, bias, lo, hi float32, idx *int32)")
+	g.f("TEXT ·winoOut16AVX512(SB), NOSPLIT, $0-72")
+	g.f("\tMOVQ m+0(FP), SI")
+	g.f("\tMOVQ mstride+8(FP), R12")
+	g.f("\tMOVQ out0+16(FP), DI")
+	g.f("\tMOVQ out1+24(FP), DX")
+	g.f("\tMOVQ rows+32(FP), R9")
+	g.f("\tMOVQ ngroups+40(FP), CX")
+	g.f("\tVBROADCASTSS bias+48(FP), Z27")
+	g.f("\tVBROADCASTSS lo+52(FP), Z28")
+	g.f("\tVBROADCASTSS hi+56(FP), Z29")
+	g.f("\tMOVQ idx+64(FP), AX")
+	g.f("\tVMOVDQU32 (AX), Z30")
+	g.f("\tVMOVDQU32 64(AX), Z31")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ odone")
+	g.f("oloop:")
+	g.f("\tMOVQ SI, R13")
+	for x := 0; x < 16; x++ {
+		g.f("\tVMOVUPS (R13), Z%d", x)
+		if x < 15 {
+			g.f("\tADDQ R12, R13")
+		}
+	}
+	// a0[c] = m0c + m1c + m2c → Z16+c; a1[c] = m1c − m2c − m3c → Z20+c.
+	for c := 0; c < 4; c++ {
+		g.f("\tVADDPS Z%d, Z%d, Z%d", 4+c, c, 16+c)
+		g.f("\tVADDPS Z%d, Z%d, Z%d", 8+c, 16+c, 16+c)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", 8+c, 4+c, 20+c)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", 12+c, 20+c, 20+c)
+	}
+	// y_r0 = a_r0 + a_r1 + a_r2 + bias, y_r1 = a_r1 − a_r2 − a_r3 + bias.
+	for r := 0; r < 2; r++ {
+		a := 16 + 4*r
+		y0, y1 := 2*r, 2*r+1
+		g.f("\tVADDPS Z%d, Z%d, Z%d", a+1, a, y0)
+		g.f("\tVADDPS Z%d, Z%d, Z%d", a+2, y0, y0)
+		g.f("\tVADDPS Z27, Z%d, Z%d", y0, y0)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", a+2, a+1, y1)
+		g.f("\tVSUBPS Z%d, Z%d, Z%d", a+3, y1, y1)
+		g.f("\tVADDPS Z27, Z%d, Z%d", y1, y1)
+		for _, y := range []int{y0, y1} {
+			g.f("\tVMAXPS Z%d, Z28, Z%d", y, y)
+			g.f("\tVMINPS Z%d, Z29, Z%d", y, y)
+		}
+		// Interleave columns: out[2j] = y0[j], out[2j+1] = y1[j].
+		g.f("\tVMOVAPS Z%d, Z24", y0)
+		g.f("\tVPERMT2PS Z%d, Z30, Z24", y1)
+		g.f("\tVMOVAPS Z%d, Z25", y0)
+		g.f("\tVPERMT2PS Z%d, Z31, Z25", y1)
+		dst := "DI"
+		if r == 1 {
+			g.f("\tCMPQ R9, $2")
+			g.f("\tJLT onext")
+			dst = "DX"
+		}
+		g.f("\tVMOVUPS Z24, (%s)", dst)
+		g.f("\tVMOVUPS Z25, 64(%s)", dst)
+	}
+	g.f("onext:")
+	g.f("\tADDQ $64, SI")
+	g.f("\tADDQ $128, DI")
+	g.f("\tADDQ $128, DX")
+	g.f("\tDECQ CX")
+	g.f("\tJNE oloop")
+	g.f("odone:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -871,6 +1020,7 @@ func main() {
 	genDW(&a5)
 	genGEMV(&a5)
 	genTranspose(&a5)
+	genWinograd(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
 	n.b.WriteString(header)
