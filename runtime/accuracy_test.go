@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
 
@@ -50,8 +51,8 @@ func readIDX(path string) ([]int, []byte, error) {
 // test set and compares the top-1 accuracy with ONNX Runtime 1.30's
 // (MODELS.md).
 func TestFashionMNISTTop1(t *testing.T) {
-	if testing.Short() || raceEnabled {
-		t.Skip("full test set: skipped with -short and -race")
+	if testing.Short() || raceEnabled || kernels.Detected() == 0 {
+		t.Skip("full test set: skipped with -short, -race and without assembly kernels (purego)")
 	}
 	_, images, err := readIDX(filepath.Join(fashionDir, "t10k-images-idx3-ubyte.gz"))
 	if err != nil {
