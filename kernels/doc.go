@@ -74,6 +74,15 @@
 //   - f32-convKxK-igemm: strided: the padded input is also split by
 //     column phase (x mod stride), so the inputs of one output row and
 //     tap are contiguous; B panels are packed by one copy per row.
+//   - f32-conv3x3s1-winograd2x2[-avx512]: 3×3 stride-1 ungrouped convs
+//     with ≥ 64 channels and rows of ≥ 24 tiles when SIMD transforms
+//     exist (≥ 512 channels with the scalar ones): Winograd F(2×2, 3×3).
+//     Weights are transformed at creation (U = G·g·Gᵀ, 16 OutC×InC
+//     matrices, prepacked); per chunk of tiles the input is transformed
+//     (V = Bᵀ·d·B), 16 GEMMs M = U·V run in parallel, and the output
+//     transform (Y = Aᵀ·M·A) adds bias and activation. 16 multiplies per
+//     2×2 outputs instead of 36; the transforms add rounding (relative
+//     error ~1e-6 in practice). Config.NoWinograd turns it off.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
 //
 // No full im2col buffer ever exists: B panels are packed KC×NC at a
