@@ -326,3 +326,20 @@ func TestLayers(t *testing.T) {
 		t.Errorf("Layers(0): %v", err)
 	}
 }
+
+func TestHugeShapesAreRefused(t *testing.T) {
+	g := &ir.Graph{
+		Opset:        13,
+		Inputs:       []ir.ValueInfo{fvi("x", 1)},
+		Initializers: map[string]*ir.Tensor{"shape": i64(1<<20, 1<<20, 1<<20)},
+		Nodes: []*ir.Node{
+			nd("ConstantOfShape", "big", []string{"shape"}, []string{"c"}),
+			nd("Add", "add", []string{"x", "c"}, []string{"y"}),
+		},
+		Outputs: []ir.ValueInfo{{Name: "y", DType: ir.Float32}},
+	}
+	_, err := FromGraph(g)
+	if !errors.Is(err, ErrInvalidModel) || !strings.Contains(err.Error(), "big") {
+		t.Errorf("error %v", err)
+	}
+}

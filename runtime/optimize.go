@@ -240,6 +240,13 @@ func evalPlanned(op ops.Op, in []ops.Value, outv []ops.Value) ([]*ir.Tensor, err
 			}
 		}
 	}
+	for i, v := range outv {
+		if res[i] == nil {
+			if err := checkSize(v.Shape, maxFoldedElements); err != nil {
+				return nil, fmt.Errorf("constant output %d: %w", i, err)
+			}
+		}
+	}
 	ins := make([]*ir.Tensor, len(in))
 	for i, v := range in {
 		ins[i] = v.Const

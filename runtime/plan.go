@@ -241,6 +241,11 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 		if err != nil {
 			return nil, nodeError(n, g.Opset, err, def)
 		}
+		for i, v := range outv {
+			if err := checkSize(v.Shape, maxActivationElements); err != nil {
+				return nil, tagged(fmt.Sprintf("runtime: node %q (%s) output %d: %v", n.Name, n.OpType, i, err), def)
+			}
+		}
 		nOut := len(n.Outputs)
 		for i := len(outv); i < nOut; i++ {
 			if n.Outputs[i] != "" && (used[n.Outputs[i]] > 0 || outs[n.Outputs[i]] || wanted[n.Outputs[i]]) {
@@ -372,4 +377,28 @@ func (p *plan) summarize() {
 // Pad value or Clip bounds are operator arguments, not parameters.
 func isParam(v *value) bool {
 	return v.konst != nil && v.def < 0 && v.dtype == ir.Float32 && len(v.shape) > 0
+}
+
+// Size limits: an activation of more than 2^31 elements or a folded
+// constant of more than 2^28 (1 GiB of float32) is refused rather than
+// allocated.
+const (
+	maxActivationElements = 1 << 31
+	maxFoldedElements     = 1 << 28
+)
+
+// checkSize validates a planned shape: dimensions non-negative and the
+// element count, computed without overflow, at most limit.
+func checkSize(s ir.Shape, limit int) error {
+	n := 1
+	for _, d := range s {
+		if d < 0 {
+			return fmt.Errorf("shape %v has a negative dimension", s)
+		}
+		if d > 0 && n > limit/d {
+			return fmt.Errorf("shape %v has more than %d elements", s, limit)
+		}
+		n *= d
+	}
+	return nil
 }
