@@ -477,12 +477,15 @@ func (c *calibRun) weightsOf(a alloc) [][]float32 {
 func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, error) {
 	p := c.p
 	// Warm start: the better baseline on the training images.
+	var fwdTime time.Duration
 	g0 := p.greedy()
 	x0 := p.binaryMasks(g0)
 	u0 := p.uniform()
 	if xu := p.binaryMasks(u0); true {
 		solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+		t0 := time.Now()
 		fg0, err := c.obj.value(x0, solve)
+		fwdTime = time.Since(t0)
 		if err != nil {
 			return alloc{}, 0, err
 		}
@@ -516,10 +519,13 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		fs.a = append(fs.a, a)
 		fs.b = append(fs.b, float64(p.budgetParams-p.parFixed)*s)
 	}
+	// The solver stops early enough to leave time for what follows:
+	// about ten forward passes (roundings, judgement, refit) measured by
+	// the warm-start evaluation above, plus a tenth of the limit.
 	var deadline time.Time
 	if !c.deadline.IsZero() {
 		total := c.deadline.Sub(start)
-		deadline = start.Add(total * 7 / 10)
+		deadline = c.deadline.Add(-10*fwdTime - total/10)
 	}
 	iterStart := time.Now()
 	cfg := sqpConfig{maxIter: c.opts.MaxIter, deadline: deadline, mem: 8,

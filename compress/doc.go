@@ -63,7 +63,8 @@
 // backtracking line search on the ℓ1 exact-penalty merit function. The
 // start is the better of the greedy and uniform allocations on the
 // training images. It stops at Options.MaxIter iterations, at a step below
-// 1e-4, or at 70% of Options.TimeLimit.
+// 1e-4, or when the time left in Options.TimeLimit is what rounding,
+// judgement and refit need (ten forward passes as measured, plus a tenth).
 //
 // # Rounding
 //
