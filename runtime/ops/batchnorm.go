@@ -71,6 +71,15 @@ func newBatchNorm(n *ir.Node, opset int) (Op, error) {
 	return bn, nil
 }
 
+// KernelName names the implementation (a per-channel affine map, or
+// batch statistics in training mode).
+func (bn *batchNormOp) KernelName() string {
+	if bn.training {
+		return "f32-batchnorm-train-generic"
+	}
+	return "f32-batchnorm-affine-generic"
+}
+
 func (bn *batchNormOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := bn.node
 	if err := needInputs(n, in, 5); err != nil {

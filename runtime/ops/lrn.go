@@ -44,6 +44,9 @@ func newLRN(n *ir.Node, opset int) (Op, error) {
 	return l, nil
 }
 
+// KernelName names the implementation.
+func (l *lrnOp) KernelName() string { return "f32-lrn-generic" }
+
 func (l *lrnOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := l.node
 	if err := needInputs(n, in, 1); err != nil {

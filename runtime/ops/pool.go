@@ -203,6 +203,11 @@ func newGlobalPool(kind kernels.PoolKind) Factory {
 	}
 }
 
+// KernelName names the reduction kernel.
+func (g *globalPoolOp) KernelName() string {
+	return "f32-global" + g.kind.String() + "pool-generic"
+}
+
 func (g *globalPoolOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := g.node
 	if err := needInputs(n, in, 1); err != nil {
