@@ -39,6 +39,9 @@ type GemmKernel struct {
 	micro  microFn
 	masked bool    // micro handles mr < MR and partial column masks itself
 	eff    float64 // relative speed of full tiles within its ISA tier
+	// packCost is the time to pack one element of A relative to one
+	// cycle of 32 FMA lanes (0: same as the tier's default, 1).
+	packCost float64
 	// packA, when set, packs A (not transposed) faster than the generic
 	// packA; same contract.
 	packA func(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int)
@@ -63,15 +66,23 @@ func SelectGemm(cfg Config) *GemmKernel {
 
 // SelectGemmFor returns the kernel cfg allows that is fastest for an
 // m×n×k product: among the kernels of the best allowed ISA tier, the one
-// with the least padded work (partial tiles cost nearly a full tile).
+// with the least padded tile work plus packing of A (which matters when N
+// is small).
 func SelectGemmFor(cfg Config, m, n, k int) *GemmKernel {
 	best := SelectGemm(cfg)
-	bestCost := best.tileCost(m, n)
+	cost := func(g *GemmKernel) float64 {
+		pc := g.packCost
+		if pc == 0 {
+			pc = 1
+		}
+		return g.tileCost(m, n)/32 + pc*float64(m)
+	}
+	bestCost := cost(best)
 	for _, g := range gemmKernels {
 		if g.Requires != best.Requires || !cfg.Allows(g.Requires) {
 			continue
 		}
-		if c := g.tileCost(m, n); c < bestCost {
+		if c := cost(g); c < bestCost {
 			best, bestCost = g, c
 		}
 	}
@@ -79,10 +90,15 @@ func SelectGemmFor(cfg Config, m, n, k int) *GemmKernel {
 }
 
 // tileCost estimates the time of an m×n product per unit of K: padded
-// tile area over the kernel's relative speed.
+// tile area over the kernel's relative speed. Masked kernels skip whole
+// 16-column vectors of a partial tile and run partial rows with fewer
+// FMAs (at about half the efficiency).
 func (g *GemmKernel) tileCost(m, n int) float64 {
 	rows := float64((m+g.MR-1)/g.MR*g.MR+m) / 2
 	cols := float64((n + g.NR - 1) / g.NR * g.NR)
+	if g.masked {
+		cols = float64((n + 15) / 16 * 16)
+	}
 	eff := g.eff
 	if eff == 0 {
 		eff = 1
@@ -180,6 +196,10 @@ type blocking struct{ mc, kc, nc int }
 func (g *GemmKernel) blocking() blocking {
 	l1, l2 := cacheSizes()
 	kc := max(128, min(512, l1/128/8*8))
+	if g.NR <= 32 {
+		// Narrow B panels stay in L1: KC×NR in 2/3 of it.
+		kc = max(128, min(512, l1*2/3/(g.NR*4)/8*8))
+	}
 	// The packed A block takes about 9/64 of L2 and the B block 3/4.
 	mc := max(g.MR, min(1024, l2*9/64/(kc*4)/g.MR*g.MR))
 	nc := max(g.NR, min(8192, l2*3/4/(kc*4)/g.NR*g.NR))

@@ -4,8 +4,8 @@ package kernels
 
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packA: packAAVX512, gemv4: gemvAVX512},
-	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.9, packA: packAAVX512, gemv4: gemvAVX512},
+	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 1.2, packA: packAAVX512, gemv4: gemvAVX512},
+	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.93, packCost: 0.3, packA: packAAVX512, gemv4: gemvAVX512},
 	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
 

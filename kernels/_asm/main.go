@@ -43,6 +43,7 @@ type x86 struct {
 	w      int    // lanes per vector: 16 (zmm) or 8 (ymm)
 	reg    string // "Z" or "Y"
 	masked bool   // AVX-512 masks for N tails and per-mr row variants
+	act    int    // vectors per row this code block computes (≤ nv)
 	pfA    int    // A prefetch distance in bytes
 }
 
@@ -77,24 +78,43 @@ func genX86(g *gen, x x86) {
 			}
 		}
 	}
-	// Row-count dispatch: each block handles exactly r rows.
-	rows := []int{x.mr}
+	// Dispatch: each block handles exactly r rows and e of the nv column
+	// vectors (the others are masked off entirely), keyed r + 32·e.
+	type blk struct{ r, e int }
+	blocks := []blk{{x.mr, x.nv}}
 	if x.masked {
-		rows = nil
-		for r := x.mr; r >= 1; r-- {
-			rows = append(rows, r)
+		blocks = nil
+		for e := x.nv; e >= 1; e-- {
+			for r := x.mr; r >= 1; r-- {
+				blocks = append(blocks, blk{r, e})
+			}
+		}
+		// e = number of 16-column groups with a mask bit set.
+		g.f("\tMOVQ mask+48(FP), R8")
+		g.f("\tMOVQ $1, R14")
+		for v := 1; v < x.nv; v++ {
+			g.f("\tSHRQ $16, R8")
+			g.f("\tJEQ nvdone")
+			g.f("\tINCQ R14")
+		}
+		g.f("nvdone:")
+		g.f("\tSHLQ $5, R14")
+		g.f("\tADDQ R12, R14")
+		for _, b := range blocks[1:] {
+			g.f("\tCMPQ R14, $%d", b.r+32*b.e)
+			g.f("\tJEQ rows%d_%d", b.r, b.e)
 		}
 	}
-	for _, r := range rows[1:] {
-		g.f("\tCMPQ R12, $%d", r)
-		g.f("\tJEQ rows%d", r)
-	}
-	for _, r := range rows {
-		g.f("rows%d:", r)
+	for _, b := range blocks {
+		r := b.r
+		x := x
+		x.act = b.e
+		lbl := fmt.Sprintf("%d_%d", b.r, b.e)
+		g.f("rows%s:", lbl)
 		// Prefetch the C tile; it is needed only after the K loop.
 		g.f("\tMOVQ DI, R9")
 		for i := 0; i < r; i++ {
-			for off := 0; off < x.nv*x.w*4; off += 64 {
+			for off := 0; off < x.act*x.w*4; off += 64 {
 				g.f("\tPREFETCHT0 %d(R9)", off)
 			}
 			if i+1 < r {
@@ -103,7 +123,7 @@ func genX86(g *gen, x x86) {
 		}
 		// zero accumulators
 		for i := 0; i < r; i++ {
-			for v := 0; v < x.nv; v++ {
+			for v := 0; v < x.act; v++ {
 				a := x.acc(i, v)
 				g.f("\tVXORPS %s, %s, %s", a, a, a)
 			}
@@ -111,7 +131,7 @@ func genX86(g *gen, x x86) {
 		step := func(u int) {
 			aoff := u * x.mr * 4
 			boff := u * x.nv * vb
-			for v := 0; v < x.nv; v++ {
+			for v := 0; v < x.act; v++ {
 				g.f("\tVMOVUPS %d(BX), %s", boff+v*vb, breg(v))
 			}
 			if x.pfA > 0 && (u*x.mr*4)%64 < x.mr*4 {
@@ -119,15 +139,15 @@ func genX86(g *gen, x x86) {
 			}
 			for i := 0; i < r; i++ {
 				g.f("\tVBROADCASTSS %d(AX), %s", aoff+i*4, bc(i))
-				for v := 0; v < x.nv; v++ {
+				for v := 0; v < x.act; v++ {
 					g.f("\tVFMADD231PS %s, %s, %s", breg(v), bc(i), x.acc(i, v))
 				}
 			}
 		}
 		const unroll = 4
 		g.f("\tCMPQ CX, $%d", unroll)
-		g.f("\tJLT tail%d", r)
-		g.f("loop%d:", r)
+		g.f("\tJLT tail%s", lbl)
+		g.f("loop%s:", lbl)
 		for u := 0; u < unroll; u++ {
 			step(u)
 		}
@@ -135,24 +155,24 @@ func genX86(g *gen, x x86) {
 		g.f("\tADDQ $%d, BX", unroll*x.nv*vb)
 		g.f("\tSUBQ $%d, CX", unroll)
 		g.f("\tCMPQ CX, $%d", unroll)
-		g.f("\tJGE loop%d", r)
-		g.f("tail%d:", r)
+		g.f("\tJGE loop%s", lbl)
+		g.f("tail%s:", lbl)
 		g.f("\tTESTQ CX, CX")
-		g.f("\tJEQ epi%d", r)
+		g.f("\tJEQ epi%s", lbl)
 		step(0)
 		g.f("\tADDQ $%d, AX", x.mr*4)
 		g.f("\tADDQ $%d, BX", x.nv*vb)
 		g.f("\tDECQ CX")
-		g.f("\tJMP tail%d", r)
-		g.f("epi%d:", r)
-		genEpilogue(g, x, r)
+		g.f("\tJMP tail%s", lbl)
+		g.f("epi%s:", lbl)
+		genEpilogue(g, x, r, lbl)
 		g.f("\tVZEROUPPER")
 		g.f("\tRET")
 	}
 	g.f("")
 }
 
-func genEpilogue(g *gen, x x86, r int) {
+func genEpilogue(g *gen, x x86, r int, lbl string) {
 	nacc := x.mr * x.nv
 	tmp := func(v int) string { return fmt.Sprintf("%s%d", x.reg, nacc+v) }
 	mask := func(v int) string {
@@ -173,9 +193,9 @@ func genEpilogue(g *gen, x x86, r int) {
 	}
 	// accumulate C
 	g.f("\tTESTQ $1, R13")
-	g.f("\tJEQ noacc%d", r)
+	g.f("\tJEQ noacc%s", lbl)
 	rowLoop("acc", func(i int) {
-		for v := 0; v < x.nv; v++ {
+		for v := 0; v < x.act; v++ {
 			if x.masked {
 				g.f("\tVADDPS %d(R9), %s, %s%s", v*x.w*4, x.acc(i, v), mask(v), x.acc(i, v))
 			} else {
@@ -183,23 +203,23 @@ func genEpilogue(g *gen, x x86, r int) {
 			}
 		}
 	})
-	g.f("noacc%d:", r)
+	g.f("noacc%s:", lbl)
 	// row bias
 	g.f("\tTESTQ $2, R13")
-	g.f("\tJEQ norb%d", r)
+	g.f("\tJEQ norb%s", lbl)
 	g.f("\tMOVQ rowBias+64(FP), R10")
 	for i := 0; i < r; i++ {
 		g.f("\tVBROADCASTSS %d(R10), %s", i*4, tmp(0))
-		for v := 0; v < x.nv; v++ {
+		for v := 0; v < x.act; v++ {
 			g.f("\tVADDPS %s, %s, %s", tmp(0), x.acc(i, v), x.acc(i, v))
 		}
 	}
-	g.f("norb%d:", r)
+	g.f("norb%s:", lbl)
 	// column bias
 	g.f("\tTESTQ $4, R13")
-	g.f("\tJEQ nocb%d", r)
+	g.f("\tJEQ nocb%s", lbl)
 	g.f("\tMOVQ colBias+72(FP), R10")
-	for v := 0; v < x.nv; v++ {
+	for v := 0; v < x.act; v++ {
 		if x.masked {
 			g.f("\tVMOVUPS.Z %d(R10), %s%s", v*x.w*4, mask(v), tmp(v))
 		} else {
@@ -207,27 +227,27 @@ func genEpilogue(g *gen, x x86, r int) {
 		}
 	}
 	for i := 0; i < r; i++ {
-		for v := 0; v < x.nv; v++ {
+		for v := 0; v < x.act; v++ {
 			g.f("\tVADDPS %s, %s, %s", tmp(v), x.acc(i, v), x.acc(i, v))
 		}
 	}
-	g.f("nocb%d:", r)
+	g.f("nocb%s:", lbl)
 	// clamp
 	g.f("\tTESTQ $8, R13")
-	g.f("\tJEQ noclamp%d", r)
+	g.f("\tJEQ noclamp%s", lbl)
 	lo, hi := tmp(x.nv), tmp(x.nv+1)
 	g.f("\tVBROADCASTSS lo+80(FP), %s", lo)
 	g.f("\tVBROADCASTSS hi+84(FP), %s", hi)
 	for i := 0; i < r; i++ {
-		for v := 0; v < x.nv; v++ {
+		for v := 0; v < x.act; v++ {
 			g.f("\tVMAXPS %s, %s, %s", x.acc(i, v), lo, x.acc(i, v))
 			g.f("\tVMINPS %s, %s, %s", x.acc(i, v), hi, x.acc(i, v))
 		}
 	}
-	g.f("noclamp%d:", r)
+	g.f("noclamp%s:", lbl)
 	// store
 	rowLoop("st", func(i int) {
-		for v := 0; v < x.nv; v++ {
+		for v := 0; v < x.act; v++ {
 			g.f("\tVMOVUPS %s, %s%d(R9)", x.acc(i, v), mask(v), v*x.w*4)
 		}
 	})
