@@ -4,7 +4,7 @@ package kernels
 
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 1.2, packA: packAAVX512, gemv4: gemvAVX512},
+	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 0.6, packA: packAAVX512, gemv4: gemvAVX512},
 	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.93, packCost: 0.3, packA: packAAVX512, gemv4: gemvAVX512},
 	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
@@ -42,11 +42,16 @@ func packAGatherAVX512(dst, src *float32, idx *int32, kc, mr int, gmask, smask u
 //go:noescape
 func packA14AVX512(dst *float32, rows *[16]*float32, nblk int)
 
+// packA6AVX512 is packA14AVX512 for 6-row panels.
+//
+//go:noescape
+func packA6AVX512(dst *float32, rows *[16]*float32, nblk int)
+
 // zeroRow stands in for missing rows of a partial 14-row panel.
 var zeroRow [512]float32
 
 // packAAVX512 packs A (not transposed) for an AVX-512 kernel with MR ≤ 16:
-// 14-row panels by transposing 16×16 blocks, the rest by gathers.
+// 14- and 6-row panels by transposing 16×16 blocks, the rest by gathers.
 func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int) {
 	var idx [16]int32
 	for r := range idx {
@@ -57,7 +62,7 @@ func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc,
 		rows := min(mr, mc-p)
 		_ = a[(i0+p+rows-1)*lda+k0+kc-1] // bounds: the last element read
 		done := 0
-		if mr == 14 && alpha == 1 && kc >= 16 && kc <= len(zeroRow) {
+		if (mr == 14 || mr == 6) && alpha == 1 && kc >= 16 && kc <= len(zeroRow) {
 			var ptrs [16]*float32
 			for r := range ptrs {
 				ptrs[r] = &zeroRow[0]
@@ -66,7 +71,11 @@ func packAAVX512(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc,
 				}
 			}
 			done = kc / 16 * 16
-			packA14AVX512(&dst[p*kc], &ptrs, kc/16)
+			if mr == 14 {
+				packA14AVX512(&dst[p*kc], &ptrs, kc/16)
+			} else {
+				packA6AVX512(&dst[p*kc], &ptrs, kc/16)
+			}
 		}
 		if done < kc {
 			packAGatherAVX512(&dst[p*kc+done*mr], &a[(i0+p)*lda+k0+done], &idx[0], kc-done, mr, uint64(1)<<uint(rows)-1, smask, alpha)

@@ -659,13 +659,12 @@ func genGEMV(g *gen) {
 	g.f("")
 }
 
-// genTranspose writes packA14AVX512, which packs 14 rows of A (16 row
-// pointers; rows 14 and 15 unused) into the 14-wide A panel, 16 columns
+// genTranspose writes packA<mr>AVX512, which packs mr ≤ 16 rows of A (16
+// row pointers; rows ≥ mr unused) into the mr-wide A panel, 16 columns
 // of A per block, with a 16×16 in-register transpose (unpack, unpack,
 // two 128-bit lane shuffles). The generator simulates the shuffles to
 // find which register holds which column. Its generic twin is packA.
-func genTranspose(g *gen) {
-	const mr = 14
+func genTranspose(g *gen, mr int) {
 	// Simulation: each register holds 16 (row, col) lanes.
 	type lane struct{ r, c int }
 	var reg [32][16]lane
@@ -758,8 +757,8 @@ func genTranspose(g *gen) {
 			log.Fatalf("transpose: column %d not found", c)
 		}
 	}
-	g.f("// func packA14AVX512(dst *float32, rows *[16]*float32, nblk int)")
-	g.f("TEXT ·packA14AVX512(SB), NOSPLIT, $0-24")
+	g.f("// func packA%dAVX512(dst *float32, rows *[16]*float32, nblk int)", mr)
+	g.f("TEXT ·packA%dAVX512(SB), NOSPLIT, $0-24", mr)
 	g.f("\tMOVQ dst+0(FP), DI")
 	g.f("\tMOVQ rows+8(FP), SI")
 	g.f("\tMOVQ nblk+16(FP), CX")
@@ -1039,7 +1038,8 @@ func main() {
 	genPackGather(&a5)
 	genDW(&a5)
 	genGEMV(&a5)
-	genTranspose(&a5)
+	genTranspose(&a5, 14)
+	genTranspose(&a5, 6)
 	genWinograd(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
