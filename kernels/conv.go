@@ -108,7 +108,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	}
 	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
 	c.gemm = SelectGemmFor(cfg, m, n, k)
-	c.blk = c.gemm.blocking()
+	c.blk = c.gemm.blockingFor(k)
 	var wk *winoKernels
 	if archWino != nil && cfg.Allows(archWino.requires) {
 		wk = archWino
@@ -116,7 +116,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if winogradOK(p, wk) && !cfg.NoWinograd {
 		c.algo = convWinograd
 		c.gemm = SelectGemmFor(cfg, p.OutC, 256, p.InC)
-		c.blk = c.gemm.blocking()
+		c.blk = c.gemm.blockingFor(p.InC)
 		c.wino = wk
 		c.name = "f32-conv3x3s1-winograd2x2/" + c.gemm.Name
 		if wk != nil {

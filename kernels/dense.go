@@ -27,7 +27,7 @@ func NewDense(cfg Config, in, out, batch int, weight, bias []float32, act Activa
 		return nil, fmt.Errorf("kernels: dense bias has %d elements, want %d", len(bias), out)
 	}
 	d := &Dense{in: in, out: out, gemm: SelectGemmFor(cfg, max(batch, 1), out, in), act: act}
-	d.blk = d.gemm.blocking()
+	d.blk = d.gemm.blockingFor(in)
 	nr := d.gemm.NR
 	npad := (out + nr - 1) / nr * nr
 	d.packed = make([]float32, npad*in)

@@ -147,7 +147,7 @@ func (g *GemmKernel) SgemmEpilogue(p *Pool, transA, transB bool, m, n, k int, al
 		scaleC(m, n, beta, c, ldc, Epilogue{})
 		beta = 1
 	}
-	blk := g.blocking()
+	blk := g.blockingFor(k)
 	src := gemmSrc{
 		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
 			if g.packA != nil && !transA && lda < 1<<31/16 {
@@ -204,6 +204,20 @@ func (g *GemmKernel) blocking() blocking {
 	mc := max(g.MR, min(1024, l2*9/64/(kc*4)/g.MR*g.MR))
 	nc := max(g.NR, min(8192, l2*3/4/(kc*4)/g.NR*g.NR))
 	return blocking{mc: mc, kc: kc, nc: nc}
+}
+
+// blockingFor is blocking adjusted to K: a K up to 1.5·KC runs as one
+// block (C is then read and written once), a larger one is split into
+// equal blocks.
+func (g *GemmKernel) blockingFor(k int) blocking {
+	b := g.blocking()
+	if k <= b.kc*3/2 {
+		b.kc = max(k, 1)
+	} else {
+		nb := (k + b.kc - 1) / b.kc
+		b.kc = ((k+nb-1)/nb + 7) &^ 7
+	}
+	return b
 }
 
 // gemmSrc supplies packed blocks of A and B. packA returns the MC×KC block
