@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -267,24 +268,57 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		g.runRect(blk, 0, m, 0, n, k, src, acc, c, ldc, ep)
 		return
 	}
-	splitM, parts := g.split(m, n, threads, src)
-	if splitM && !src.prepackedB {
-		g.runSharedB(p, threads, parts, blk, m, n, k, src, acc, c, ldc, ep)
+	splitM, _ := g.split(m, n, threads, src)
+	// Threads take chunks (about four each) from a shared counter, so a
+	// thread that is slowed down (a busy or little core) takes fewer.
+	unitM, unitN := g.MR, g.NR
+	if src.alignM > 0 {
+		unitM = src.alignM
+	}
+	if src.alignN > 0 {
+		unitN = src.alignN
+	}
+	if splitM {
+		rows := chunkBounds(m, unitM, 4*threads)
+		if !src.prepackedB && ((n+g.NR-1)/g.NR*g.NR)*k*4 <= sharedBMax {
+			g.runSharedB(p, threads, rows, blk, m, n, k, src, acc, c, ldc, ep)
+			return
+		}
+		dynamic(p, threads, len(rows)-1, func(ci int) {
+			g.runRect(blk, rows[ci], rows[ci+1], 0, n, k, src, acc, c, ldc, ep)
+		})
 		return
 	}
-	p.Parallel(threads, func(lo, hi int) {
-		for t := lo; t < hi; t++ {
-			if splitM {
-				i0, i1 := parts[t], parts[t+1]
-				if i1 > i0 {
-					g.runRect(blk, i0, i1, 0, n, k, src, acc, c, ldc, ep)
-				}
-			} else {
-				j0, j1 := parts[t], parts[t+1]
-				if j1 > j0 {
-					g.runRect(blk, 0, m, j0, j1, k, src, acc, c, ldc, ep)
-				}
+	cols := chunkBounds(n, unitN, 4*threads)
+	dynamic(p, threads, len(cols)-1, func(ci int) {
+		g.runRect(blk, 0, m, cols[ci], cols[ci+1], k, src, acc, c, ldc, ep)
+	})
+}
+
+// chunkBounds splits [0,total) into about want chunks of whole units,
+// returning the chunk boundaries.
+func chunkBounds(total, unit, want int) []int {
+	tiles := (total + unit - 1) / unit
+	want = max(1, min(want, tiles))
+	b := make([]int, want+1)
+	for c := 0; c <= want; c++ {
+		b[c] = min(total, c*tiles/want*unit)
+	}
+	b[want] = total
+	return b
+}
+
+// dynamic runs fn(0..chunks-1) on the pool's threads, each thread taking
+// the next chunk from a shared counter.
+func dynamic(p *Pool, threads, chunks int, fn func(ci int)) {
+	var next atomic.Int32
+	p.Parallel(threads, func(_, _ int) {
+		for {
+			ci := int(next.Add(1)) - 1
+			if ci >= chunks {
+				return
 			}
+			fn(ci)
 		}
 	})
 }
@@ -396,39 +430,40 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 	}
 }
 
-// runSharedB splits rows among threads at the boundaries parts while all
-// threads share each packed block of B, which they pack together.
+// sharedBMax is the largest packed B (bytes) runSharedB packs whole.
+const sharedBMax = 16 << 20
+
+// runSharedB splits rows into the chunks at boundaries parts while all
+// threads share one packed copy of the whole of B, which they pack
+// together first: two barriers per call, however many blocks.
 func (g *GemmKernel) runSharedB(p *Pool, threads int, parts []int, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
 	t := newGemmTask(g, blk, (m+threads-1)/threads, k, src, acc, c, ldc, ep)
 	nr := g.NR
-	bLen := min(blk.nc, (n+nr-1)/nr*nr) * min(blk.kc, k)
-	sb := getScratch(bLen + 16)
+	npad := (n + nr - 1) / nr * nr
+	panels := npad / nr
+	sb := getScratch(npad*k + 16)
 	defer scratchPool.Put(sb)
-	bufB := aligned64(sb.buf)[:bLen]
-	for jc := 0; jc < n; jc += blk.nc {
-		nc := min(blk.nc, n-jc)
-		panels := (nc + nr - 1) / nr
+	full := aligned64(sb.buf)[:npad*k]
+	// Block (k0, panel q) lives at k0·npad + q·nr·kc, as for prepacked B.
+	groups := chunkBounds(panels, 1, 4*threads)
+	dynamic(p, threads, len(groups)-1, func(gi int) {
+		q0, q1 := groups[gi], groups[gi+1]
 		for pc := 0; pc < k; pc += blk.kc {
 			kc := min(blk.kc, k-pc)
-			p.Parallel(threads, func(lo, hi int) {
-				for w := lo; w < hi; w++ {
-					q0, q1 := w*panels/threads, (w+1)*panels/threads
-					if q1 > q0 {
-						src.packB(bufB[q0*nr*kc:], pc, kc, jc+q0*nr, min(nc, q1*nr)-q0*nr)
-					}
-				}
-			})
-			p.Parallel(threads, func(lo, hi int) {
-				sa := getScratch(t.scratch)
-				defer scratchPool.Put(sa)
-				for w := lo; w < hi; w++ {
-					if parts[w+1] > parts[w] {
-						t.block(sa, parts[w], parts[w+1], jc, nc, pc, kc, bufB)
-					}
-				}
-			})
+			src.packB(full[pc*npad+q0*nr*kc:], pc, kc, q0*nr, min(n, q1*nr)-q0*nr)
 		}
-	}
+	})
+	dynamic(p, threads, len(parts)-1, func(ci int) {
+		sa := getScratch(t.scratch)
+		defer scratchPool.Put(sa)
+		for jc := 0; jc < n; jc += blk.nc {
+			nc := min(blk.nc, n-jc)
+			for pc := 0; pc < k; pc += blk.kc {
+				kc := min(blk.kc, k-pc)
+				t.block(sa, parts[ci], parts[ci+1], jc, nc, pc, kc, full[pc*npad+jc*kc:])
+			}
+		}
+	})
 }
 
 // block multiplies rows [i0,i1) of A's K block [pc,pc+kc) by the packed
