@@ -106,10 +106,10 @@ func convConfigs() []Config {
 
 func TestConv2D(t *testing.T) {
 	// Exercise the Winograd path on small channel counts.
-	defer func(minC, scalarC, tiles, tileCap int) {
-		winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap = minC, scalarC, tiles, tileCap
-	}(winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap)
-	winogradMinC, winogradScalarMinC, winogradMinTiles, winogradTileCap = 64, 64, 1, 40
+	defer func(minC, scalarC, tiles, scalarTiles, tileCap int) {
+		winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap = minC, scalarC, tiles, scalarTiles, tileCap
+	}(winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap)
+	winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap = 64, 64, 1, 1, 40
 	r := rand.New(rand.NewPCG(1, 1))
 	pool := NewPool(2)
 	defer pool.Close()

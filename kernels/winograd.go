@@ -27,10 +27,10 @@ func winogradOK(p ConvParams, wk *winoKernels) bool {
 		p.Group != 1 || p.OutH() < 2 || p.OutW() < 2 {
 		return false
 	}
-	if p.InC >= winogradScalarMinC && p.OutC >= winogradScalarMinC {
+	th, tw := (p.OutH()+1)/2, (p.OutW()+1)/2
+	if p.InC >= winogradScalarMinC && p.OutC >= winogradScalarMinC && th*tw >= winogradScalarMinTiles {
 		return true
 	}
-	tw := (p.OutW() + 1) / 2
 	return wk != nil && p.InC >= winogradMinC && p.OutC >= winogradMinC && tw >= winogradMinTiles &&
 		(p.InW-34+p.PadLeft)/2 >= (p.PadLeft+1)/2
 }
@@ -40,9 +40,10 @@ func winogradOK(p ConvParams, wk *winoKernels) bool {
 // with scalar transforms only 512-channel layers gain (10–15%). Variables
 // so tests can exercise the paths on small shapes.
 var (
-	winogradMinC       = 64
-	winogradScalarMinC = 512
-	winogradMinTiles   = 24
+	winogradMinC           = 64
+	winogradScalarMinC     = 512
+	winogradMinTiles       = 24
+	winogradScalarMinTiles = 36 // 512×4² loses 1.6×, 512×14² (49 tiles) wins
 )
 
 // winogradTileCap, when positive, overrides the tiles per chunk (tests).
