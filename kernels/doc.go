@@ -22,8 +22,12 @@
 // rows an MC×KC block of alpha·A is packed into MR-tall panels, and the
 // micro-kernel multiplies one MR×KC panel by one KC×NR panel with the
 // MR×NR tile of C held in registers. MC, KC and NC come from the L1 and
-// L2 sizes reported by cpuid (32 KiB / 512 KiB when unknown): a KC×NR
-// panel of B stays in L1, the packed blocks of A and B in L2.
+// L2 sizes reported by cpuid (32 KiB / 512 KiB when unknown): KC = L1/128
+// floats (384 on a 48 KiB L1; narrow NR ≤ 32 panels keep KC×NR in 2/3 of
+// L1), the packed A block in ~9/64 of L2 and the B block in 3/4 of it; a K
+// up to 1.5·KC runs as one block. A is packed by an AVX-512 16×16
+// register transpose (6- and 14-row panels) or gathers. C with at most
+// two rows takes a GEMV path that streams B once without packing.
 //
 // The micro-kernel applies the epilogue while the tile is in registers:
 // add the old C (for K blocks after the first, or beta = 1), a per-row
@@ -98,12 +102,16 @@
 //
 // A Pool is a set of persistent workers; Parallel splits a loop into one
 // contiguous chunk per thread, the caller running the first. GEMM splits C
-// along M or N (whichever balances the padded tiles and packing better),
-// each worker packing its own panels; products below ~32k MACs stay on
-// the caller. A one-thread Pool (or a nil *Pool) runs on the caller with
-// no synchronisation. Idle workers spin for 200 µs before parking, so
-// back-to-back operators do not pay a wake-up. Kernels and planned
-// operators are safe for concurrent use with distinct buffers and Pools.
+// along M or N (whichever balances padded tiles and packing better) into
+// about four chunks per thread that threads take from a shared counter, so
+// a slowed thread (busy or little core) takes fewer. Row splits share one
+// packed copy of the whole of B (up to 16 MiB), packed by all threads
+// first; column splits pack their own columns. Products below ~32k MACs
+// stay on the caller. A one-thread Pool (or a nil *Pool) runs on the
+// caller with no synchronisation. Idle workers spin for 200 µs before
+// parking, so back-to-back operators do not pay a wake-up. Kernels and
+// planned operators are safe for concurrent use with distinct buffers and
+// Pools.
 //
 // # Errors
 //
