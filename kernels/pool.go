@@ -21,6 +21,10 @@ type Pool struct {
 	workers []*worker
 	wg      sync.WaitGroup
 	once    sync.Once
+	// waiting is set while the caller of Parallel is parked on doneCh;
+	// workers then signal completion on doneCh.
+	waiting atomic.Bool
+	doneCh  chan struct{}
 }
 
 // worker is one persistent goroutine with a single task slot.
@@ -32,6 +36,7 @@ type worker struct {
 	wake     chan struct{} // buffered(1); a token wakes a parked worker
 	fn       func(lo, hi int)
 	lo, hi   int
+	pool     *Pool
 	_        [64]byte // keep workers on separate cache lines
 }
 
@@ -41,9 +46,9 @@ func NewPool(threads int) *Pool {
 	if threads < 1 {
 		threads = 1
 	}
-	p := &Pool{threads: threads}
+	p := &Pool{threads: threads, doneCh: make(chan struct{}, threads)}
 	for i := 0; i < threads-1; i++ {
-		w := &worker{wake: make(chan struct{}, 1)}
+		w := &worker{wake: make(chan struct{}, 1), pool: p}
 		p.workers = append(p.workers, w)
 		p.wg.Add(1)
 		go w.loop(&p.wg)
@@ -78,6 +83,12 @@ func (w *worker) loop(wg *sync.WaitGroup) {
 		w.fn(w.lo, w.hi)
 		w.fn = nil
 		w.done.Store(last)
+		if w.pool.waiting.Load() {
+			select {
+			case w.pool.doneCh <- struct{}{}:
+			default:
+			}
+		}
 	}
 }
 
@@ -124,13 +135,35 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 		seqSlice[c-1] = p.workers[c-1].post(fn, c*n/chunks, (c+1)*n/chunks)
 	}
 	fn(0, n/chunks)
-	for c := 1; c < chunks; c++ {
-		w := p.workers[c-1]
-		for i := 0; w.done.Load() != seqSlice[c-1]; i++ {
-			if i&63 == 63 {
-				goruntime.Gosched()
+	// Spin briefly for the workers, then park so that a worker whose OS
+	// thread waits for a CPU can get this one.
+	allDone := func() bool {
+		for c := 1; c < chunks; c++ {
+			if p.workers[c-1].done.Load() != seqSlice[c-1] {
+				return false
 			}
 		}
+		return true
+	}
+	deadline := time.Now().Add(spinFor / 4)
+	for i := 0; !allDone(); i++ {
+		if i&63 != 63 {
+			continue
+		}
+		if time.Now().Before(deadline) {
+			goruntime.Gosched()
+			continue
+		}
+		p.waiting.Store(true)
+		for !allDone() {
+			<-p.doneCh
+		}
+		p.waiting.Store(false)
+		// Drop tokens sent after the last check.
+		for len(p.doneCh) > 0 {
+			<-p.doneCh
+		}
+		break
 	}
 }
 
