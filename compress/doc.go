@@ -25,8 +25,10 @@
 // half of the layer's dense MACs; it considers the spatial scheme only
 // when its matrix has a side of at most 768 (the pure-Go eigensolver
 // grows as n³). Only components up to kmax, the largest rank whose
-// factorized cost stays below the dense cost, are candidates; a layer
-// that should keep more stays dense (see promotion below).
+// factorized cost stays below the dense cost, are candidates; beyond
+// them each layer has one more relaxed variable, "dense", that adds the
+// residual W − W_kmax at the cost taking the layer from rank kmax to
+// dense, so the relaxation can also choose to leave a layer dense.
 //
 // # Costs
 //
