@@ -63,8 +63,8 @@
 // by spectral projected gradient with exact line search (the projection
 // finds the multipliers by bisection); steps are accepted by a
 // backtracking line search on the ℓ1 exact-penalty merit function. The
-// start is the better of the greedy and uniform allocations on the
-// training images. It stops at Options.MaxIter iterations, at a step below
+// start is the best, on the training images, of the greedy and uniform
+// allocations and of the projection of the dense network onto the budget. It stops at Options.MaxIter iterations, at a step below
 // 1e-4, or when the time left in Options.TimeLimit is what rounding,
 // judgement and refit need (ten forward passes as measured, plus a tenth).
 //
