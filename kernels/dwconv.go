@@ -62,6 +62,21 @@ func (c *Conv2D) runDepthwise(pool *Pool, batch int, in, out []float32) {
 // per-pixel loop.
 func dwPlane(k *dwKernel, p ConvParams, in, w []float32, bias float32, out []float32) {
 	oh, ow := p.OutH(), p.OutW()
+	if k.row3 != nil && p.PadTop|p.PadLeft|p.PadBottom|p.PadRight != 0 {
+		// Copy the plane into a zero-padded one: every output pixel is
+		// then interior and runs through the SIMD row.
+		hp, wp := p.InH+p.PadTop+p.PadBottom, p.InW+p.PadLeft+p.PadRight
+		s := getScratch(hp * wp)
+		defer scratchPool.Put(s)
+		buf := s.buf[:hp*wp]
+		clear(buf)
+		for y := 0; y < p.InH; y++ {
+			copy(buf[(y+p.PadTop)*wp+p.PadLeft:], in[y*p.InW:(y+1)*p.InW])
+		}
+		in = buf
+		p.InH, p.InW = hp, wp
+		p.PadTop, p.PadLeft, p.PadBottom, p.PadRight = 0, 0, 0, 0
+	}
 	// Interior output columns: every tap inside the image.
 	xLo, xHi := interior(p.PadLeft, p.StrideW, p.DilW, p.KW, p.InW, ow)
 	var w9 [9]float32
