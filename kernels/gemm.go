@@ -212,11 +212,17 @@ func (g *GemmKernel) blocking() blocking {
 // equal blocks.
 func (g *GemmKernel) blockingFor(k int) blocking {
 	b := g.blocking()
+	kc0 := b.kc
 	if k <= b.kc*3/2 {
 		b.kc = max(k, 1)
 	} else {
 		nb := (k + b.kc - 1) / b.kc
 		b.kc = ((k+nb-1)/nb + 7) &^ 7
+	}
+	if b.kc > kc0 {
+		// Keep the packed A and B blocks within their share of L2.
+		b.mc = max(g.MR, b.mc*kc0/b.kc/g.MR*g.MR)
+		b.nc = max(g.NR, b.nc*kc0/b.kc/g.NR*g.NR)
 	}
 	return b
 }
