@@ -2,9 +2,10 @@
 // C[M×N] = A[M×K]·B[K×N] (beta = 0), the peer of `edge bench --gemm`.
 //
 // Build: gcc -O2 -o sgemm_bench sgemm_bench.c -lopenblas
-// Usage: sgemm_bench M N K [threads] [iters]
+// Usage: sgemm_bench M N K [threads] [iters] [cpu]
 // Output: one line "M N K threads gflops" (best of iters runs, each long
-// enough to last ~50 ms).
+// enough to last ~50 ms). With "cpu" (one thread only) time is the
+// thread's CPU time, the peer of bench/cputime.
 #include <cblas.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,9 +13,11 @@
 
 extern void openblas_set_num_threads(int);
 
+static clockid_t clk = CLOCK_MONOTONIC;
+
 static double now(void) {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(clk, &ts);
 	return ts.tv_sec + ts.tv_nsec * 1e-9;
 }
 
@@ -26,6 +29,8 @@ int main(int argc, char **argv) {
 	int m = atoi(argv[1]), n = atoi(argv[2]), k = atoi(argv[3]);
 	int threads = argc > 4 ? atoi(argv[4]) : 1;
 	int iters = argc > 5 ? atoi(argv[5]) : 5;
+	if (argc > 6 && argv[6][0] == 'c')
+		clk = CLOCK_THREAD_CPUTIME_ID;
 	if (m <= 0 || n <= 0 || k <= 0 || threads <= 0 || iters <= 0) {
 		fprintf(stderr, "sgemm_bench: sizes, threads and iters must be positive\n");
 		return 2;
