@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command cputime times one SGEMM (or one Conv2D) on one thread by thread
 // CPU time, best of 15 rounds: a cross-check of bench/gemm.sh that is
 // less disturbed when other processes share the CPUs.
