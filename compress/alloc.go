@@ -29,7 +29,7 @@ func newProblem(fs []*factor, macsTotal, paramsTotal, bm, bp int64) *problem {
 	p.macFixed, p.parFixed = macsTotal, paramsTotal
 	for _, f := range fs {
 		f.off = p.n
-		p.n += f.kmax + 1 // kmax component masks, then the dense variable
+		p.n += f.kmax
 		p.macFixed -= f.l.macs
 		p.parFixed -= f.l.params - f.parFixed
 	}
@@ -246,10 +246,6 @@ func (p *problem) linear() (cm, cp []float64) {
 			cm[f.off+j] = float64(f.macPer)
 			cp[f.off+j] = float64(f.parPer)
 		}
-		// The dense variable adds the residual W − W_kmax at the cost
-		// that takes the layer from rank kmax to dense.
-		cm[f.off+f.kmax] = float64(f.l.macs - int64(f.kmax)*f.macPer)
-		cp[f.off+f.kmax] = float64(f.l.params - f.parFixed - int64(f.kmax)*f.parPer)
 	}
 	return
 }

@@ -473,13 +473,32 @@ func (c *calibRun) weightsOf(a alloc) [][]float32 {
 	return w
 }
 
-// cobla solves the relaxation from the best warm start and rounds it.
+// cobla solves the relaxation from the greedy allocation and rounds it.
 func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, error) {
 	p := c.p
+	// Warm start: the better baseline on the training images.
 	var fwdTime time.Duration
 	g0 := p.greedy()
 	x0 := p.binaryMasks(g0)
 	u0 := p.uniform()
+	if xu := p.binaryMasks(u0); true {
+		solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+		t0 := time.Now()
+		fg0, err := c.obj.value(x0, solve)
+		fwdTime = time.Since(t0)
+		if err != nil {
+			return alloc{}, 0, err
+		}
+		fu0, err := c.obj.value(xu, solve)
+		if err != nil {
+			return alloc{}, 0, err
+		}
+		if fu0 < fg0 {
+			x0 = xu
+		}
+	}
+	// Dense layers of the greedy start are at kmax in the relaxation,
+	// which costs less than dense, so x0 is feasible.
 	cm, cp := p.linear()
 	fs := &feasibleSet{}
 	if p.budgetMACs > 0 {
@@ -500,30 +519,6 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		fs.a = append(fs.a, a)
 		fs.b = append(fs.b, float64(p.budgetParams-p.parFixed)*s)
 	}
-	// Warm start: the best on the training images of the greedy and
-	// uniform allocations and of the projection of the dense network
-	// (every mask 1) onto the budget, which shrinks all components a
-	// little instead of cutting some: when both baselines destroy the
-	// network, gradients there are still informative.
-	solve := c.train[:min(len(c.train), c.opts.SolveImages)]
-	bestStart := math.Inf(1)
-	ones := make([]float64, p.n)
-	for i := range ones {
-		ones[i] = 1
-	}
-	for i, x := range [][]float64{x0, p.binaryMasks(u0), fs.project(ones)} {
-		t0 := time.Now()
-		f, err := c.obj.value(x, solve)
-		if err != nil {
-			return alloc{}, 0, err
-		}
-		if i == 0 {
-			fwdTime = time.Since(t0)
-		}
-		if f < bestStart {
-			bestStart, x0 = f, x
-		}
-	}
 	// The solver stops early enough to leave time for what follows:
 	// about ten forward passes (roundings, judgement, refit) measured by
 	// the warm-start evaluation above, plus a tenth of the limit.
@@ -542,6 +537,7 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 			}
 			report(Progress{Stage: "solve", Iter: it, MaxIter: c.opts.MaxIter, Objective: f, ETA: max(eta, 0)})
 		}}
+	solve := c.train[:min(len(c.train), c.opts.SolveImages)]
 	fg := func(x []float64) (float64, []float64, error) { return c.obj.grad(x, solve) }
 	fv := func(x []float64) (float64, error) { return c.obj.value(x, solve) }
 	report(Progress{Stage: "solve", MaxIter: c.opts.MaxIter})

@@ -3,7 +3,6 @@ package compress
 import (
 	"fmt"
 	"math"
-	"sync"
 
 	"github.com/edgeml/edge/kernels"
 	"gonum.org/v1/gonum/mat"
@@ -64,8 +63,6 @@ type factor struct {
 	parFixed   int64     // bias elements of the factorized pair
 	energy     []float64 // energy[k] = Σ_{i<k} s_i² / Σ s_i², len full+1
 	off        int       // offset of the masks in the global vector
-	resid      []float32 // W − W_kmax (canonical), computed on first use
-	residOnce  sync.Once
 }
 
 // matrixOf reshapes a canonical weight for the scheme (row-major).
@@ -322,24 +319,6 @@ func (f *factor) weff(gemm *kernels.GemmKernel, pool *kernels.Pool, m []float64,
 	}
 	gemm.Sgemm(pool, false, true, f.rows, f.cols, k, 1, us, k, f.v, k, 0, tmp, f.cols)
 	f.unshape(tmp, w)
-}
-
-// residual returns W − U_k·diag(s_k)·V_kᵀ for k = kmax (canonical
-// layout): what the dense variable adds on top of all kept components.
-func (f *factor) residual(gemm *kernels.GemmKernel, pool *kernels.Pool) []float32 {
-	f.residOnce.Do(func() {
-		ones := make([]float64, f.kmax)
-		for i := range ones {
-			ones[i] = 1
-		}
-		r := make([]float32, len(f.l.w))
-		f.weff(gemm, pool, ones, r, make([]float32, f.rows*f.cols))
-		for i, v := range f.l.w {
-			r[i] = v - r[i]
-		}
-		f.resid = r
-	})
-	return f.resid
 }
 
 // maskGrad writes ∂f/∂m_i = s_i·u_iᵀ·G·v_i for the canonical weight

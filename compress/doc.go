@@ -25,10 +25,8 @@
 // half of the layer's dense MACs; it considers the spatial scheme only
 // when its matrix has a side of at most 768 (the pure-Go eigensolver
 // grows as n³). Only components up to kmax, the largest rank whose
-// factorized cost stays below the dense cost, are candidates; beyond
-// them each layer has one more relaxed variable, "dense", that adds the
-// residual W − W_kmax at the cost taking the layer from rank kmax to
-// dense, so the relaxation can also choose to leave a layer dense.
+// factorized cost stays below the dense cost, are candidates; a layer
+// that should keep more stays dense (see promotion below).
 //
 // # Costs
 //
@@ -63,8 +61,8 @@
 // by spectral projected gradient with exact line search (the projection
 // finds the multipliers by bisection); steps are accepted by a
 // backtracking line search on the ℓ1 exact-penalty merit function. The
-// start is the best, on the training images, of the greedy and uniform
-// allocations and of the projection of the dense network onto the budget. It stops at Options.MaxIter iterations, at a step below
+// start is the better of the greedy and uniform allocations on the
+// training images. It stops at Options.MaxIter iterations, at a step below
 // 1e-4, or when the time left in Options.TimeLimit is what rounding,
 // judgement and refit need (ten forward passes as measured, plus a tenth).
 //

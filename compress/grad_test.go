@@ -291,7 +291,7 @@ func maskSetup(t *testing.T, g *ir.Graph, n int, labels bool) (*calibRun, []floa
 
 func TestMaskGradientFiniteDifference(t *testing.T) {
 	for _, labels := range []bool{true, false} {
-		c, m := maskSetup(t, synthGraph(1), 64, labels)
+		c, m := maskSetup(t, synthGraph(1), 10, labels)
 		defer c.close()
 		idx := append(append([]int(nil), c.train...), c.held...)
 		_, g, err := c.obj.grad(m, idx)
@@ -300,31 +300,18 @@ func TestMaskGradientFiniteDifference(t *testing.T) {
 		}
 		r := rand.New(rand.NewPCG(5, 5))
 		checked := 0
-		picks := []int{}
-		for _, f := range c.p.factors {
-			picks = append(picks, f.off+f.kmax) // the dense variables
-		}
 		for trial := 0; trial < 12; trial++ {
-			picks = append(picks, r.IntN(len(m)))
-		}
-		for _, i := range picks {
+			i := r.IntN(len(m))
 			old := m[i]
-			ok := false
-			var fds []float64
-			// ReLU and max-pool kinks bend f between samples: a match at
-			// either step size passes.
-			for _, h := range []float64{1e-2, 3e-3, 1e-3} {
-				m[i] = old + h
-				fp, _ := c.obj.value(m, idx)
-				m[i] = old - h
-				fm, _ := c.obj.value(m, idx)
-				m[i] = old
-				fd := (fp - fm) / (2 * h)
-				fds = append(fds, fd)
-				ok = ok || math.Abs(fd-g[i]) <= 2e-4+0.05*math.Abs(fd)
-			}
-			if !ok {
-				t.Errorf("labels=%v mask %d: gradient %.6g, finite differences %.6g", labels, i, g[i], fds)
+			h := 1e-2
+			m[i] = old + h
+			fp, _ := c.obj.value(m, idx)
+			m[i] = old - h
+			fm, _ := c.obj.value(m, idx)
+			m[i] = old
+			fd := (fp - fm) / (2 * h)
+			if d := math.Abs(fd - g[i]); d > 2e-4+0.03*math.Abs(fd) {
+				t.Errorf("labels=%v mask %d: gradient %.6g, finite difference %.6g", labels, i, g[i], fd)
 			}
 			checked++
 		}

@@ -86,11 +86,6 @@ func (o *objective) weights(m []float64) [][]float32 {
 		buf := make([]float32, len(f.l.w))
 		tmp := make([]float32, f.rows*f.cols)
 		f.weff(o.gemm, o.pool, m[f.off:f.off+f.kmax], buf, tmp)
-		if d := float32(m[f.off+f.kmax]); d != 0 {
-			for j, r := range f.residual(o.gemm, o.pool) {
-				buf[j] += d * r
-			}
-		}
 		w[li] = buf
 	}
 	return w
@@ -197,13 +192,7 @@ func (o *objective) grad(m []float64, idx []int) (float64, []float64, error) {
 	g := make([]float64, o.p.n)
 	for _, f := range o.p.factors {
 		tmp := make([]float32, f.rows*f.cols)
-		gw := gsum[o.layerIndex(f)]
-		f.maskGrad(o.gemm, o.pool, gw, tmp, g[f.off:f.off+f.kmax])
-		var gd float64
-		for j, r := range f.residual(o.gemm, o.pool) {
-			gd += float64(gw[j]) * float64(r)
-		}
-		g[f.off+f.kmax] = gd
+		f.maskGrad(o.gemm, o.pool, gsum[o.layerIndex(f)], tmp, g[f.off:f.off+f.kmax])
 	}
 	return fv + o.meanEntropy(idx), g, nil
 }

@@ -41,15 +41,6 @@ func (p *problem) roundMasks(m []float64, rng *rand.Rand) alloc {
 		k = max(1, min(k, f.kmax))
 		a.keep[i] = f.order(m)[:k]
 		a.rank[i] = k
-		d := m[f.off+f.kmax]
-		if rng != nil {
-			a.dense[i] = rng.Float64() < d
-		} else {
-			a.dense[i] = d >= 0.5
-		}
-		if a.dense[i] {
-			a.rank[i], a.keep[i] = f.kmax, f.order(m)
-		}
 	}
 	return p.repair(a)
 }
@@ -77,26 +68,8 @@ func (p *problem) repair(a alloc) alloc {
 	macs, params := p.cost(a)
 	for !p.fits(macs, params) {
 		best, bestScore := -1, math.Inf(1)
-		undense := false
 		for i, f := range p.factors {
-			if a.dense[i] {
-				// Back to rank kmax: loses the energy beyond it.
-				dm := f.l.macs - int64(f.kmax)*f.macPer
-				dp := f.l.params - f.parFixed - int64(f.kmax)*f.parPer
-				loss := -math.Log(math.Max(f.energy[f.kmax], 1e-300))
-				gain := 0.0
-				if p.budgetMACs > 0 && macs > p.budgetMACs {
-					gain += float64(dm) / float64(p.budgetMACs)
-				}
-				if p.budgetParams > 0 && params > p.budgetParams {
-					gain += float64(dp) / float64(p.budgetParams)
-				}
-				if gain > 0 && loss/gain < bestScore {
-					best, bestScore, undense = i, loss/gain, true
-				}
-				continue
-			}
-			if a.rank[i] <= 1 {
+			if a.dense[i] || a.rank[i] <= 1 {
 				continue
 			}
 			keep := a.keep[i]
@@ -112,18 +85,11 @@ func (p *problem) repair(a alloc) alloc {
 				gain += float64(f.parPer) / float64(p.budgetParams)
 			}
 			if gain > 0 && loss/gain < bestScore {
-				best, bestScore, undense = i, loss/gain, false
+				best, bestScore = i, loss/gain
 			}
 		}
 		if best < 0 {
 			break
-		}
-		if undense {
-			f := p.factors[best]
-			a.dense[best] = false
-			macs -= f.l.macs - int64(f.kmax)*f.macPer
-			params -= f.l.params - f.parFixed - int64(f.kmax)*f.parPer
-			continue
 		}
 		a.keep[best] = a.keep[best][:len(a.keep[best])-1]
 		if a.scale != nil && a.scale[best] != nil {
@@ -197,8 +163,8 @@ func (p *problem) binaryMasks(a alloc) []float64 {
 	m := make([]float64, p.n)
 	for i, f := range p.factors {
 		if a.dense[i] {
-			for j := 0; j <= f.kmax; j++ {
-				m[f.off+j] = 1 // all components and the dense residual
+			for j := 0; j < f.kmax; j++ {
+				m[f.off+j] = 1
 			}
 			continue
 		}
