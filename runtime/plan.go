@@ -383,22 +383,22 @@ func isParam(v *value) bool {
 // constant of more than 2^28 (1 GiB of float32) is refused rather than
 // allocated.
 const (
-	maxActivationElements = 1 << 31
-	maxFoldedElements     = 1 << 28
+	maxActivationElements int64 = 1 << 31
+	maxFoldedElements     int64 = 1 << 28
 )
 
 // checkSize validates a planned shape: dimensions non-negative and the
 // element count, computed without overflow, at most limit.
-func checkSize(s ir.Shape, limit int) error {
-	n := 1
+func checkSize(s ir.Shape, limit int64) error {
+	n := int64(1)
 	for _, d := range s {
 		if d < 0 {
 			return fmt.Errorf("shape %v has a negative dimension", s)
 		}
-		if d > 0 && n > limit/d {
+		if d > 0 && n > limit/int64(d) {
 			return fmt.Errorf("shape %v has more than %d elements", s, limit)
 		}
-		n *= d
+		n *= int64(d)
 	}
 	return nil
 }

@@ -145,7 +145,7 @@ func checkRun(n *ir.Node, in []*ir.Tensor, nin int, out []*ir.Tensor, nout int) 
 
 // maxElements bounds the size of a tensor whose shape an operator
 // computes from values (Reshape, ConstantOfShape, Pad): 2^31 elements.
-const maxElements = 1 << 31
+const maxElements int64 = 1 << 31
 
 // sizeOK checks that a computed shape has no negative dimension and at
 // most maxElements elements (each dimension included, so that a zero
@@ -156,7 +156,7 @@ func sizeOK(n *ir.Node, s ir.Shape) error {
 		if d < 0 {
 			return nodeErrf(n, "output shape %v has a negative dimension", s)
 		}
-		if d > maxElements || (d > 0 && total > maxElements/int64(d)) {
+		if int64(d) > maxElements || (d > 0 && total > maxElements/int64(d)) {
 			return nodeErrf(n, "output shape %v exceeds %d elements", s, maxElements)
 		}
 		if d > 0 {
