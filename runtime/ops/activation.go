@@ -135,7 +135,7 @@ func (u *unaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		if k == nil {
 			k = kernels.SelectUnary(kernels.Generic, u.kind)
 		}
-		k.Run(ctxPoolH3(ctx), y.F32, x.F32, p)
+		k.Run(ctxPool(ctx), y.F32, x.F32, p)
 	case ir.Int64:
 		lo, hi := int64(math.MinInt64), int64(math.MaxInt64)
 		if u.kind == kernels.UnaryRelu {

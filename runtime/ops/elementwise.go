@@ -341,7 +341,7 @@ func (b *binaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if err := checkRun(b.node, in, 2, out, 1); err != nil {
 		return err
 	}
-	return binaryRun(b.node, b.kind, &b.p, ctxPoolH3(ctx), out[0], in[0], in[1])
+	return binaryRun(b.node, b.kind, &b.p, ctxPool(ctx), out[0], in[0], in[1])
 }
 
 // sumOp adds one or more inputs; from the second input on it accumulates
@@ -404,23 +404,15 @@ func (s *sumOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	y := out[0]
 	if len(in) == 1 {
 		zero := ir.NewTensor(y.DType, ir.Shape{})
-		return binaryRun(s.node, binAdd, &s.first, ctxPoolH3(ctx), y, in[0], zero)
+		return binaryRun(s.node, binAdd, &s.first, ctxPool(ctx), y, in[0], zero)
 	}
-	if err := binaryRun(s.node, binAdd, &s.first, ctxPoolH3(ctx), y, in[0], in[1]); err != nil {
+	if err := binaryRun(s.node, binAdd, &s.first, ctxPool(ctx), y, in[0], in[1]); err != nil {
 		return err
 	}
 	for i := range s.rest {
-		if err := binaryRun(s.node, binAdd, &s.rest[i], ctxPoolH3(ctx), y, y, in[i+2]); err != nil {
+		if err := binaryRun(s.node, binAdd, &s.rest[i], ctxPool(ctx), y, y, in[i+2]); err != nil {
 			return err
 		}
 	}
 	return nil
-}
-
-// ctxPoolH3 returns the context's pool (nil runs on the caller).
-func ctxPoolH3(ctx *Ctx) *kernels.Pool {
-	if ctx == nil {
-		return nil
-	}
-	return ctx.Pool
 }

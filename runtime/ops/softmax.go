@@ -81,6 +81,6 @@ func (s *softmaxOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if s.kernel == nil {
 		return nodeErrf(s.node, "run before plan")
 	}
-	s.kernel.Run(ctxPoolH3(ctx), out[0].F32, in[0].F32, s.outer, s.mid, s.inner)
+	s.kernel.Run(ctxPool(ctx), out[0].F32, in[0].F32, s.outer, s.mid, s.inner)
 	return nil
 }
