@@ -13,10 +13,14 @@ TESTFLAGS ?= -timeout 30m
 export SHARED MODELS TOOLS
 
 DEBS_TEST  := dataset-fashion-mnist libonnx-testdata qemu-user-static
-DEBS_BENCH := dataset-fashion-mnist libopenblas-dev libopenblas0-pthread python3-torchvision nodejs npm gcc time
+DEBS_BENCH := dataset-fashion-mnist libopenblas-dev libopenblas0-pthread python3-torchvision gcc time
+# Node.js and npm (for the ONNX Runtime side) come from Debian only when
+# no node/npm is on PATH: a NodeSource nodejs bundles npm and conflicts
+# with Debian's npm package.
+DEBS_NODE  := nodejs npm
 DEBS_REPORT := chromium
 
-.PHONY: all build test deps-test deps-bench vet test-go test-race test-purego test-arm64 test-armv7 \
+.PHONY: all build test deps-test deps-bench deps-node vet test-go test-race test-purego test-arm64 test-armv7 test-ort \
 	demo bench compare-ort compression cross report-check assets clean
 
 all: build
@@ -40,6 +44,10 @@ deps-test:
 
 deps-bench:
 	$(call apt,$(DEBS_BENCH))
+	@command -v node >/dev/null && command -v npm >/dev/null || $(MAKE) --no-print-directory deps-node
+
+deps-node:
+	$(call apt,$(DEBS_NODE))
 
 vet:
 	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
@@ -65,7 +73,13 @@ test-armv7:
 	GOARCH=arm GOARM=7 $(GO) build ./...
 	GOARCH=arm GOARM=7 $(GO) test $(TESTFLAGS) -short -exec qemu-arm-static ./kernels/... ./runtime/...
 
-test: deps-test vet test-go test-race test-purego test-arm64 test-armv7
+# test-ort: ONNX Runtime runs a model written by edge compress with
+# edge's outputs (Node.js and onnxruntime-node from the npm registry).
+test-ort: build
+	@command -v node >/dev/null && command -v npm >/dev/null || $(MAKE) --no-print-directory deps-node
+	bench/compressed-ort.sh
+
+test: deps-test vet test-go test-race test-purego test-arm64 test-armv7 test-ort
 
 # demo: probe, budget, compress, compare — on the model and images
 # embedded in the binary. Writes edge-demo/.

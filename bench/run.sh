@@ -15,6 +15,8 @@ MODELS=${MODELS:-${SHARED:-../shared}/models}
 TOOLS=${TOOLS:-${SHARED:-../shared}/tools}
 export THREADS=${THREADS:-2}
 export EDGE=${EDGE:-./edge}
+# Debian's python3 (python3-torchvision), not a python3 from a version manager earlier on PATH.
+PYTHON=${PYTHON:-/usr/bin/python3}
 [ -x "$EDGE" ] || go build -o "$EDGE" ./cmd/edge
 mkdir -p bench/out
 status=0
@@ -48,10 +50,10 @@ section "End-to-end latency, batch 1, $THREADS threads: edge vs ONNX Runtime"
 echo "Fixture models (Fashion-MNIST, 28×28) and ImageNet-shape exports (224×224, random weights). Best p50 of 3 interleaved rounds per side. ✗ marks a missed bar." >>"$tmp"
 echo >>"$tmp"
 imagenet=()
-if python3 -c 'import torchvision' 2>/dev/null; then
+if "$PYTHON" -c "import torchvision" 2>/dev/null; then
 	for n in squeezenet1_1 resnet18 vgg16; do
 		f=bench/out/imagenet-$n.onnx
-		[ -s "$f" ] || python3 "$TOOLS/export_imagenet.py" "$n" "$f" >/dev/null 2>&1 || { status=1; continue; }
+		[ -s "$f" ] || "$PYTHON" "$TOOLS/export_imagenet.py" "$n" "$f" >/dev/null 2>&1 || { status=1; continue; }
 		imagenet+=("$f")
 	done
 else

@@ -23,7 +23,7 @@ var compressCommand = &command{
 	name:    "compress",
 	summary: "factorize a model's layers (COBLA low-rank) to fit a budget on this device",
 	usage: `Usage: edge compress --model M.onnx --out C.onnx [targets] [--calib DATA] [--method cobla|greedy|uniform]
-                     [--scheme auto|channel|spatial] [--seed S] [--time-limit 5m] [--refit]
+                     [--scheme auto|channel|spatial] [--seed S] [--time-limit 5m] [--refit=false] [--finetune N]
                      [--data DATA] [--sweep 0.75,0.5,0.33,0.25] [--report F.html] [--json]
 
 Derives a budget from the targets (as edge budget: --macs, --params,
@@ -33,7 +33,10 @@ method: cobla (constrained optimization on calibration images, the
 default), greedy (maximal product of retained energy) or uniform (same
 energy fraction everywhere). Writes a standard ONNX model whose
 factorized layers are two Conv or two Gemm nodes; a failed or interrupted
-run writes nothing. --calib defaults to fashion-mnist:train:1024 for
+run writes nothing. With calibration images every factorized layer is
+then refit to reproduce the original layer's output (--refit=false keeps
+the plain SVD factors); --finetune N adds N epochs of distillation
+training of the factors within the time limit. --calib defaults to fashion-mnist:train:1024 for
 models whose metadata says dataset=fashion-mnist.
 With --data the dense and compressed models are evaluated on it; with
 --sweep every method is run at each MACs fraction and evaluated on --data
@@ -47,7 +50,7 @@ Examples:
   edge compress --model fmnist-small.onnx --out s.onnx --macs 0.5 --data fashion-mnist \
       --sweep 0.75,0.5,0.33,0.25 --report report.html`,
 	newOpts: func() options {
-		return &compressOpts{method: "cobla", scheme: "auto", seed: 1, timeLimit: 5 * time.Minute}
+		return &compressOpts{method: "cobla", scheme: "auto", seed: 1, timeLimit: 5 * time.Minute, refit: true}
 	},
 }
 
@@ -65,6 +68,7 @@ type compressOpts struct {
 	sweep     string
 	report    string
 	refit     bool
+	finetune  int
 	noBench   bool
 }
 
@@ -81,7 +85,8 @@ func (o *compressOpts) flags(fs *flag.FlagSet) {
 	fs.DurationVar(&o.timeLimit, "time-limit", 5*time.Minute, "stop the solver after `DURATION` (per compression)")
 	fs.StringVar(&o.sweep, "sweep", "", "also compress at each MACs fraction of `LIST` with every method")
 	fs.StringVar(&o.report, "report", "", "write an HTML report to `FILE` (and FILE's .json twin)")
-	fs.BoolVar(&o.refit, "refit", false, "refit factors to the original layer outputs on calibration data")
+	fs.BoolVar(&o.refit, "refit", o.refit, "refit factors to the original layer outputs on the calibration images")
+	fs.IntVar(&o.finetune, "finetune", 0, "train the factors by distillation for `N` epochs over the calibration images")
 	fs.BoolVar(&o.noBench, "no-bench", false, "do not benchmark dense vs compressed for the report")
 }
 
@@ -91,6 +96,8 @@ type CompressReport struct {
 	Out          string             `json:"out"`
 	Method       string             `json:"method"`
 	Scheme       string             `json:"scheme"`
+	Refit        bool               `json:"refit"`
+	Finetune     int                `json:"finetune_epochs"`
 	Targets      string             `json:"targets"`
 	BudgetMACs   int64              `json:"budget_macs"`
 	BudgetParams int64              `json:"budget_params"`
@@ -226,9 +233,16 @@ func (o *compressOpts) run(e *env, args []string) error {
 			evalDS = data.Slice(evalDS, 0, o.limit)
 		}
 	}
+	refit := o.refit && calib.Images != nil
+	if o.refit && !refit {
+		e.logf("refit: off (no calibration images; give --calib to refit the factors)")
+	}
+	if o.finetune < 0 {
+		return usagef("--finetune %d: give a number of epochs ≥ 0", o.finetune)
+	}
 	copts := compress.Options{Method: method, Scheme: scheme, Budget: compressBudget(br.Budget, br.MACs, br.Params), Calib: calib,
-		Seed: o.seed, TimeLimit: o.timeLimit, Threads: sopts.Threads, Kernels: sopts.Kernels, DataAware: o.refit,
-		SourceSHA256: hashFile(o.model)}
+		Seed: o.seed, TimeLimit: o.timeLimit, Threads: sopts.Threads, Kernels: sopts.Kernels, DataAware: refit,
+		Finetune: o.finetune, SourceSHA256: hashFile(o.model)}
 	res, err := runCompress(e, ctx, m, copts, "compress "+string(method))
 	if err != nil {
 		return impossible(err)
@@ -239,7 +253,7 @@ func (o *compressOpts) run(e *env, args []string) error {
 	os.Chmod(o.out, 0o644) // compress writes through a private temp file
 	e.logf("wrote %s (%s → %s MACs, %s → %s params) in %.1f s", o.out, humanCount(res.MACsBefore), humanCount(res.MACsAfter), humanCount(res.ParamsBefore), humanCount(res.ParamsAfter), res.Seconds)
 
-	out := CompressReport{Model: o.model, Out: o.out, Method: string(method), Scheme: scheme.String(), Targets: describeTargets(tg),
+	out := CompressReport{Model: o.model, Out: o.out, Method: string(method), Scheme: scheme.String(), Refit: refit, Finetune: o.finetune, Targets: describeTargets(tg),
 		BudgetMACs: copts.Budget.MACs, BudgetParams: copts.Budget.Params,
 		MACsBefore: res.MACsBefore, MACsAfter: res.MACsAfter, ParamsBefore: res.ParamsBefore, ParamsAfter: res.ParamsAfter,
 		Ranks: map[string]RankOut{}, Seconds: res.Seconds, Iterations: res.Iterations, Calib: calibSpec,

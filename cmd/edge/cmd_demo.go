@@ -184,7 +184,7 @@ func (o *demoOpts) run(e *env, args []string) error {
 		return err
 	}
 	copts := compress.Options{Method: compress.MethodCOBLA, Budget: compressBudget(br.Budget, br.MACs, br.Params), Calib: calib,
-		Seed: o.seed, TimeLimit: o.timeLimit, Threads: sopts.Threads, Kernels: sopts.Kernels, SourceSHA256: hashBytes(modelBytes)}
+		Seed: o.seed, TimeLimit: o.timeLimit, Threads: sopts.Threads, Kernels: sopts.Kernels, DataAware: true, SourceSHA256: hashBytes(modelBytes)}
 	res, err := runCompress(e, ctx, m, copts, "compress cobla")
 	if err != nil {
 		return impossible(err)
