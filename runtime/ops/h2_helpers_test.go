@@ -16,14 +16,24 @@ import (
 // h2Exec is h3Exec with an optional fused activation; it also returns
 // the planned operator for MACs and kernel names.
 func h2Exec(n *ir.Node, opset int, in []*ir.Tensor, konst []bool, act *kernels.Activation) ([]*ir.Tensor, Op, error) {
+	outs, _, op, err := execNode(n, opset, in, konst, act)
+	return outs, op, err
+}
+
+// execNode creates node n's operator (fusing act when non-nil), plans it
+// with the inputs flagged in konst given as Const (a nil input is
+// omitted) and runs it on a 3-thread pool. Float outputs are poisoned
+// with NaN first, so an unwritten element shows; inputs are checked
+// unmodified.
+func execNode(n *ir.Node, opset int, in []*ir.Tensor, konst []bool, act *kernels.Activation) ([]*ir.Tensor, []Value, Op, error) {
 	op, err := New(n, opset)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	if act != nil {
 		f, ok := op.(Fuser)
 		if !ok || !f.FuseActivation(*act) {
-			return nil, nil, fmt.Errorf("%s does not fuse %v", n.OpType, *act)
+			return nil, nil, nil, fmt.Errorf("%s does not fuse %v", n.OpType, *act)
 		}
 	}
 	vals := make([]Value, len(in))
@@ -38,7 +48,7 @@ func h2Exec(n *ir.Node, opset int, in []*ir.Tensor, konst []bool, act *kernels.A
 	}
 	outv, err := op.Plan(&Env{Kernels: kernels.Config{}, Opset: opset}, vals)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	outs := make([]*ir.Tensor, len(outv))
 	for i, v := range outv {
@@ -57,14 +67,14 @@ func h2Exec(n *ir.Node, opset int, in []*ir.Tensor, konst []bool, act *kernels.A
 	defer pool.Close()
 	ctx := &Ctx{Pool: pool, Scratch: func(k int) []float32 { return make([]float32, k) }}
 	if err := op.Run(ctx, in, outs); err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	for i, t := range in {
 		if t != nil && h3Compare(saved[i], t) != nil {
-			return nil, nil, errInputModified
+			return nil, nil, nil, errInputModified
 		}
 	}
-	return outs, op, nil
+	return outs, outv, op, nil
 }
 
 // h2Check compares got with the float64 reference want (and its shape).

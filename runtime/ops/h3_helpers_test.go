@@ -4,7 +4,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
 
@@ -31,50 +30,10 @@ func aFloat(v float32) *ir.Attr     { return &ir.Attr{Type: ir.AttrFloat, F: v} 
 func aString(v string) *ir.Attr     { return &ir.Attr{Type: ir.AttrString, S: v} }
 func aTensor(t *ir.Tensor) *ir.Attr { return &ir.Attr{Type: ir.AttrTensor, T: t} }
 
-// h3Exec creates, plans and runs node n. Inputs flagged in konst are
-// given to Plan as Const; a nil input is omitted. Inputs are checked
-// unmodified.
+// h3Exec creates, plans and runs node n (see execNode).
 func h3Exec(n *ir.Node, opset int, in []*ir.Tensor, konst []bool) ([]*ir.Tensor, []Value, error) {
-	op, err := New(n, opset)
-	if err != nil {
-		return nil, nil, err
-	}
-	vals := make([]Value, len(in))
-	for i, t := range in {
-		if t == nil {
-			continue
-		}
-		vals[i] = Value{DType: t.DType, Shape: t.Shape}
-		if i < len(konst) && konst[i] {
-			vals[i].Const = t
-		}
-	}
-	outv, err := op.Plan(&Env{Kernels: kernels.Config{}, Opset: opset}, vals)
-	if err != nil {
-		return nil, nil, err
-	}
-	outs := make([]*ir.Tensor, len(outv))
-	for i, v := range outv {
-		outs[i] = ir.NewTensor(v.DType, v.Shape)
-	}
-	saved := make([]*ir.Tensor, len(in))
-	for i, t := range in {
-		if t != nil {
-			saved[i] = t.Clone()
-		}
-	}
-	pool := kernels.NewPool(3)
-	defer pool.Close()
-	ctx := &Ctx{Pool: pool, Scratch: func(k int) []float32 { return make([]float32, k) }}
-	if err := op.Run(ctx, in, outs); err != nil {
-		return nil, nil, err
-	}
-	for i, t := range in {
-		if t != nil && h3Compare(saved[i], t) != nil {
-			return nil, nil, errInputModified
-		}
-	}
-	return outs, outv, nil
+	outs, outv, _, err := execNode(n, opset, in, konst, nil)
+	return outs, outv, err
 }
 
 type h3Err string
