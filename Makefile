@@ -12,7 +12,7 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 TESTFLAGS ?= -timeout 30m
 export SHARED MODELS TOOLS
 
-DEBS_TEST  := dataset-fashion-mnist libonnx-testdata qemu-user-static
+DEBS_TEST  := dataset-fashion-mnist libonnx-testdata qemu-user-static chromium
 DEBS_BENCH := dataset-fashion-mnist libopenblas-dev libopenblas0-pthread python3-torchvision gcc time
 # Node.js and npm (for the ONNX Runtime side) come from Debian only when
 # no node/npm is on PATH: a NodeSource nodejs bundles npm and conflicts
