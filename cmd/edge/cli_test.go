@@ -359,10 +359,10 @@ func TestConformance(t *testing.T) {
 		t.Fatalf("exit %d: %s", r.code, r.stderr)
 	}
 	j := jsonObject(t, r.stdout)
-	if p := j["passed"].([]any); len(p) == 0 {
+	if p := j["passed_cases"].([]any); len(p) == 0 || j["passed"].(float64) != float64(len(p)) {
 		t.Fatalf("no relu case passed: %v", j)
 	}
-	if f := j["failed"].([]any); len(f) != 0 {
+	if f := j["failed_cases"].([]any); len(f) != 0 || j["failed"].(float64) != 0 {
 		t.Fatalf("failed: %v", f)
 	}
 	txt := edge(t, "conformance", "--filter", "test_relu")

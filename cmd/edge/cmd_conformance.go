@@ -47,14 +47,16 @@ func (o *conformanceOpts) flags(fs *flag.FlagSet) {
 	fs.BoolVar(&o.verbose, "v", false, "list skipped cases with their reasons")
 }
 
-// ConformanceReport is the JSON of `edge conformance --json`: every case
-// by outcome, with the failure or skip reason.
+// ConformanceReport is the JSON of `edge conformance --json`: the counts
+// by outcome, then every case by outcome with the failure or skip reason.
 type ConformanceReport struct {
-	Dir     string             `json:"dir"`
-	Passed  []conformance.Case `json:"passed"`
-	Failed  []conformance.Case `json:"failed"`
-	Skipped []conformance.Case `json:"skipped"`
-	Counts  map[string]int     `json:"counts"`
+	Dir          string             `json:"dir"`
+	Passed       int                `json:"passed"`
+	Failed       int                `json:"failed"`
+	Skipped      int                `json:"skipped"`
+	PassedCases  []conformance.Case `json:"passed_cases"`
+	FailedCases  []conformance.Case `json:"failed_cases"`
+	SkippedCases []conformance.Case `json:"skipped_cases"`
 }
 
 func (o *conformanceOpts) run(e *env, args []string) error {
@@ -86,8 +88,8 @@ func (o *conformanceOpts) run(e *env, args []string) error {
 		}
 		return err
 	}
-	out := ConformanceReport{Dir: o.dir, Passed: nonNil(rep.Passed), Failed: nonNil(rep.Failed), Skipped: nonNil(rep.Skipped),
-		Counts: map[string]int{"passed": len(rep.Passed), "failed": len(rep.Failed), "skipped": len(rep.Skipped)}}
+	out := ConformanceReport{Dir: o.dir, Passed: len(rep.Passed), Failed: len(rep.Failed), Skipped: len(rep.Skipped),
+		PassedCases: nonNil(rep.Passed), FailedCases: nonNil(rep.Failed), SkippedCases: nonNil(rep.Skipped)}
 	if o.json {
 		if err := e.printJSON(out); err != nil {
 			return err
