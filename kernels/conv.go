@@ -53,11 +53,12 @@ func (p ConvParams) Validate() error {
 type convAlgo uint8
 
 const (
-	convPointwise convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
-	convIGEMM                     // strided implicit GEMM: B panels packed from phase-split padded input
-	convWide                      // stride 1: implicit GEMM on a padded copy, wide output grid
-	convDepthwise                 // direct depthwise kernel
-	convWinograd                  // Winograd F(2×2, 3×3)
+	convPointwise  convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
+	convIGEMM                      // strided implicit GEMM: B panels packed from phase-split padded input
+	convWide                       // stride 1: implicit GEMM on a padded copy, wide output grid
+	convDepthwise                  // direct depthwise kernel
+	convWinograd                   // Winograd F(2×2, 3×3)
+	convTransposed                 // small output maps: Cᵀ = im2colᵀ·Wᵀ (convt.go)
 )
 
 // Conv2D is a planned convolution: algorithm and kernel chosen and
@@ -76,6 +77,9 @@ type Conv2D struct {
 	wStride int       // elements of packedW per group
 
 	wino *winoKernels // SIMD Winograd transforms or nil
+
+	tapIdx []int32 // transposed path: input offset per tap and position (tapOffsets)
+	tapRun []int32 // transposed path: contiguous panels (tapRuns)
 
 	// Depthwise path.
 	dw     *dwKernel
@@ -107,6 +111,14 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		return c, nil
 	}
 	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
+	if convTOK(p) {
+		c.algo = convTransposed
+		c.gemm = SelectGemmFor(cfg, n, m, k)
+		c.blk = c.gemm.blockingFor(k)
+		c.name = fmt.Sprintf("f32-conv%dx%d-gemmT/%s", p.KH, p.KW, c.gemm.Name)
+		c.prepareT(weight)
+		return c, nil
+	}
 	c.gemm = SelectGemmFor(cfg, m, n, k)
 	c.blk = c.gemm.blockingFor(k)
 	var wk *winoKernels
@@ -157,6 +169,9 @@ func (c *Conv2D) Kernel() string { return c.name }
 // per worker and internal).
 func (c *Conv2D) WorkspaceLen() int {
 	switch c.algo {
+	case convTransposed:
+		colLen, ctLen := c.tLens()
+		return colLen + ctLen
 	case convWinograd:
 		return c.winogradWS()
 	case convWide:
@@ -241,6 +256,12 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 	}
 	if c.algo == convDepthwise {
 		c.runDepthwise(pool, batch, in, out)
+		return
+	}
+	if c.algo == convTransposed {
+		for b := 0; b < batch; b++ {
+			c.runT(pool, in[b*inSize:(b+1)*inSize], out[b*p.OutC*hw:(b+1)*p.OutC*hw], ws, nil)
+		}
 		return
 	}
 	if c.algo == convWinograd {

@@ -96,6 +96,12 @@ var convCases = []struct {
 	{"dw-big", convCase(48, 28, 28, 48, 3, 1, 1, 1, 48), "dwconv-3x3s1"},
 	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-igemm"},
 	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
+	{"gemmT-3x3", convCase(40, 4, 4, 70, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-1x1-s2", convCase(24, 8, 7, 33, 1, 2, 0, 1, 1), "conv1x1-gemmT"},
+	{"gemmT-tall-k", convCase(130, 2, 3, 65, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-1px", convCase(16, 3, 3, 40, 3, 1, 0, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-8x8", convCase(64, 8, 8, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
 }
 
 // convConfigs are the kernel configurations every conv test runs under.

@@ -87,9 +87,18 @@
 //     transform (Y = Aᵀ·M·A) adds bias and activation. 16 multiplies per
 //     2×2 outputs instead of 36; the transforms add rounding (relative
 //     error ~1e-6 in practice). Config.NoWinograd turns it off.
+//   - f32-convKxK-gemmT: ungrouped convs with small output maps
+//     (OutH·OutW ≤ 64 and OutC ≥ 2·OutH·OutW: the 8², 4², 2² stages):
+//     the transposed product Cᵀ (positions × OutC) = im2colᵀ·Wᵀ, so the
+//     wide tile dimension runs over the many output channels. Wᵀ is
+//     packed once at creation as B panels; per run the (small) im2col
+//     matrix is gathered straight into packed A panels through a
+//     per-tap offset table, the threads split the output channels (each
+//     streams its share of the weights once), and Cᵀ is transposed into
+//     the NCHW output. Bias is a column bias of Cᵀ.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
 //
-// No full im2col buffer ever exists: B panels are packed KC×NC at a
+// Apart from the small gemmT matrices, no im2col buffer exists: B panels are packed KC×NC at a
 // time. Weights are packed into A panels once, at creation; bias (per
 // output channel = GEMM row) and activation are fused into the GEMM
 // epilogue. WorkspaceLen is the scratch Run needs (zero for pointwise and

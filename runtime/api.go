@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"time"
+
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
@@ -17,6 +19,31 @@ type Options struct {
 	// Kernels restricts the instruction sets kernels may use
 	// (--disable-isa); the zero value allows all detected ones.
 	Kernels kernels.Config
+	// Profile makes every Run record the wall time of each executed
+	// layer (Session.Profile); it costs two clock reads per layer.
+	Profile bool
+}
+
+// LayerProfile is the measured time of one executed layer, summed over
+// the runs since the session was created or its profile reset
+// (Options.Profile). Layers are in execution order, as Model.Layers
+// lists them.
+type LayerProfile struct {
+	Name   string // node name
+	OpType string // ONNX op type
+	Kernel string // kernel chosen; "" when none
+	Fused  string // activation or residual Add fused into the epilogue
+	MACs   int64  // multiply-accumulates per run
+	Runs   int    // runs the total covers
+	Total  time.Duration
+}
+
+// Mean is the mean time of one run of the layer (0 when Runs is 0).
+func (l LayerProfile) Mean() time.Duration {
+	if l.Runs == 0 {
+		return 0
+	}
+	return l.Total / time.Duration(l.Runs)
 }
 
 // Info summarises a model for reports (edge run/eval/bench/budget).

@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
@@ -31,6 +32,13 @@ type Session struct {
 	i32  []int32
 	bl   []bool
 	bind *binding
+
+	// Per-step times of prof.p (Options.Profile).
+	prof struct {
+		p     *plan
+		runs  int
+		total []time.Duration
+	}
 }
 
 // binding is a plan's buffers inside one session's arena.
@@ -63,6 +71,35 @@ func (s *Session) Close() {
 	s.closed = true
 	s.pool.Close()
 	s.f32, s.i64, s.i32, s.bl, s.ws, s.bind = nil, nil, nil, nil, nil, nil
+}
+
+// Profile returns the per-layer times recorded by the runs of the most
+// recently run plan (input shapes) since the last ResetProfile; it is
+// empty unless the session was created with Options.Profile.
+func (s *Session) Profile() []LayerProfile {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p := s.prof.p
+	if p == nil {
+		return nil
+	}
+	var out []LayerProfile
+	for si := range p.steps {
+		st := &p.steps[si]
+		if st.view {
+			continue
+		}
+		out = append(out, LayerProfile{Name: st.node.Name, OpType: st.node.OpType, Kernel: st.kernel, Fused: st.fused,
+			MACs: st.macs, Runs: s.prof.runs, Total: s.prof.total[si]})
+	}
+	return out
+}
+
+// ResetProfile discards the recorded layer times.
+func (s *Session) ResetProfile() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.prof.p, s.prof.runs, s.prof.total = nil, 0, nil
 }
 
 // Threads is the number of goroutines one inference uses.
@@ -250,6 +287,11 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 	for _, id := range p.preSnap {
 		result[p.vals[id].name] = t[id].Clone()
 	}
+	prof := s.opts.Profile
+	if prof && s.prof.p != p {
+		s.prof.p, s.prof.runs, s.prof.total = p, 0, make([]time.Duration, len(p.steps))
+	}
+	var t0 time.Time
 	for si := range p.steps {
 		st := &p.steps[si]
 		if st.view {
@@ -274,13 +316,22 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 					outs[k] = nil
 				}
 			}
+			if prof {
+				t0 = time.Now()
+			}
 			if err := st.op.Run(s.ctx, ins, outs); err != nil {
 				return nil, tagged(fmt.Sprintf("runtime: node %q (%s): %v", st.node.Name, st.node.OpType, err), err)
+			}
+			if prof {
+				s.prof.total[si] += time.Since(t0)
 			}
 		}
 		for _, id := range st.snap {
 			result[p.vals[id].name] = t[id].Clone()
 		}
+	}
+	if prof {
+		s.prof.runs++
 	}
 	return result, nil
 }
