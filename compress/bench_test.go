@@ -35,7 +35,7 @@ func BenchmarkObjective(b *testing.B) {
 			}
 			b.Logf("decompose %v", time.Since(t0))
 			p := newProblem(fs, info.MACs, info.Params, info.MACs/2, 0)
-			c, err := newCalibRun(context.Background(), m.Graph(), p, opts)
+			c, err := newCalibRun(context.Background(), m.Graph(), p, opts, time.Time{})
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -80,8 +80,10 @@ type Options struct {
 	// optimization to judge roundings (default 0.25; 0 < HeldOut < 1).
 	HeldOut float64
 	Seed    uint64
-	// TimeLimit bounds the whole run (0: none); the solver stops early
-	// to leave time for rounding.
+	// TimeLimit bounds the whole Compress call — decomposition, solve,
+	// rounding and judgement, refit, finetune (0: none). The solver stops
+	// early to leave the measured time of what follows; the stochastic
+	// roundings, the refit and the finetune are cut short at the limit.
 	TimeLimit time.Duration
 	// MaxIter bounds SQP iterations (default 25).
 	MaxIter int
@@ -139,6 +141,10 @@ type Result struct {
 	Iterations         int
 	Seconds            float64
 	MinMACs, MinParams int64 // smallest reachable cost (rank 1 everywhere)
+	// Plain is the factorized graph with the plain SVD factors of the
+	// same ranks, before the refit and the finetune (nil when neither
+	// ran), for comparison.
+	Plain *ir.Graph
 }
 
 // RankMap returns the ranks by layer name.
@@ -208,6 +214,10 @@ func (o *Options) defaults() error {
 
 func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int64, opts Options) (*Result, error) {
 	start := time.Now()
+	var deadline time.Time
+	if opts.TimeLimit > 0 {
+		deadline = start.Add(opts.TimeLimit)
+	}
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -263,7 +273,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	needData := opts.Method == MethodCOBLA || opts.DataAware || opts.Finetune > 0
 	var cal *calibRun
 	if opts.Calib.Images != nil {
-		cal, err = newCalibRun(ctx, g, p, opts)
+		cal, err = newCalibRun(ctx, g, p, opts, deadline)
 		if err != nil {
 			return nil, err
 		}
@@ -289,6 +299,9 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	out, second, err := factorizedGraph(g, factors, a)
 	if err != nil {
 		return nil, err
+	}
+	if opts.DataAware || opts.Finetune > 0 {
+		res.Plain = shallowClone(out)
 	}
 	if opts.DataAware {
 		report(Progress{Stage: "refit"})
@@ -368,8 +381,39 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	if opts.Finetune > 0 {
 		md["compress.finetune_epochs"] = strconv.Itoa(opts.Finetune)
 	}
+	if res.Plain != nil {
+		res.Plain.Metadata = map[string]string{}
+		for k, v := range md {
+			if k != "compress.data_aware" && k != "compress.finetune_epochs" {
+				res.Plain.Metadata[k] = v
+			}
+		}
+	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
+}
+
+// shallowClone copies g's node list, nodes and maps so that replacing
+// initializers or node inputs of the copy leaves g unchanged (tensors
+// are shared: the refit and the finetune replace them, never write them).
+func shallowClone(g *ir.Graph) *ir.Graph {
+	c := *g
+	c.Nodes = make([]*ir.Node, len(g.Nodes))
+	for i, n := range g.Nodes {
+		nn := *n
+		nn.Inputs = append([]string(nil), n.Inputs...)
+		nn.Outputs = append([]string(nil), n.Outputs...)
+		c.Nodes[i] = &nn
+	}
+	c.Initializers = make(map[string]*ir.Tensor, len(g.Initializers))
+	for k, v := range g.Initializers {
+		c.Initializers[k] = v
+	}
+	c.Metadata = make(map[string]string, len(g.Metadata))
+	for k, v := range g.Metadata {
+		c.Metadata[k] = v
+	}
+	return &c
 }
 
 // calibRun holds the calibration network and data of one Compress call.
@@ -384,9 +428,44 @@ type calibRun struct {
 	held     []int
 	labels   []int
 	deadline time.Time
+	// fwdPer is the measured forward time per calibration image (0 until
+	// measured), from which the stages after the solve are budgeted.
+	fwdPer time.Duration
 }
 
-func newCalibRun(ctx context.Context, g *ir.Graph, p *problem, opts Options) (*calibRun, error) {
+// passTime estimates a forward pass over n calibration images.
+func (c *calibRun) passTime(n int) time.Duration { return c.fwdPer * time.Duration(n) }
+
+// judgeTime estimates the final judgement: three held-out passes.
+func (c *calibRun) judgeTime() time.Duration { return 3 * c.passTime(len(c.held)) }
+
+// refitTime estimates the data-aware refit: two sweeps (original and
+// compressed network) over up to refitImages images plus the solves.
+func (c *calibRun) refitTime() time.Duration {
+	if !c.opts.DataAware {
+		return 0
+	}
+	return 3 * c.passTime(min(refitImages, len(c.train)))
+}
+
+// finetuneTime estimates the finetune (forward and backward ≈ three
+// passes per training image per epoch, plus the teacher pass), at most
+// 40% of the time limit: it is cut short at the deadline anyway.
+func (c *calibRun) finetuneTime() time.Duration {
+	if c.opts.Finetune <= 0 {
+		return 0
+	}
+	t := c.passTime(len(c.train)+len(c.held)) + 3*time.Duration(c.opts.Finetune)*c.passTime(len(c.train))
+	return min(t, c.opts.TimeLimit*2/5)
+}
+
+// late reports whether starting work that takes d (plus reserve) would
+// pass the deadline.
+func (c *calibRun) late(d time.Duration) bool {
+	return !c.deadline.IsZero() && time.Now().Add(d).After(c.deadline)
+}
+
+func newCalibRun(ctx context.Context, g *ir.Graph, p *problem, opts Options, deadline time.Time) (*calibRun, error) {
 	img := opts.Calib.Images
 	if img.DType != ir.Float32 || len(img.Shape) != 4 {
 		return nil, fmt.Errorf("compress: calibration images must be a float32 N×C×H×W tensor (got %v %v)", img.DType, img.Shape)
@@ -443,9 +522,7 @@ func newCalibRun(ctx context.Context, g *ir.Graph, p *problem, opts Options) (*c
 	c.train = append([]int(nil), perm[:n-nh]...)
 	sort.Ints(c.held)
 	sort.Ints(c.train)
-	if opts.TimeLimit > 0 {
-		c.deadline = time.Now().Add(opts.TimeLimit)
-	}
+	c.deadline = deadline
 	if c.labels != nil {
 		err = c.obj.setLabels(c.labels)
 	} else {
@@ -486,6 +563,7 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		t0 := time.Now()
 		fg0, err := c.obj.value(x0, solve)
 		fwdTime = time.Since(t0)
+		c.fwdPer = fwdTime / time.Duration(max(1, len(solve)))
 		if err != nil {
 			return alloc{}, 0, err
 		}
@@ -519,13 +597,16 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		fs.a = append(fs.a, a)
 		fs.b = append(fs.b, float64(p.budgetParams-p.parFixed)*s)
 	}
-	// The solver stops early enough to leave time for what follows:
-	// about ten forward passes (roundings, judgement, refit) measured by
-	// the warm-start evaluation above, plus a tenth of the limit.
+	// The solver stops early enough to leave time for what follows, as
+	// measured by the warm-start evaluation above: the held-out passes
+	// of the candidates (baselines, nearest and stochastic roundings,
+	// each twice), the refit, the finetune and the judgement, plus a
+	// twentieth of the limit.
+	nCands := 2 + 2*(1+c.opts.Roundings)
+	post := time.Duration(nCands)*c.passTime(len(c.held)) + c.refitTime() + c.finetuneTime() + c.judgeTime()
 	var deadline time.Time
 	if !c.deadline.IsZero() {
-		total := c.deadline.Sub(start)
-		deadline = c.deadline.Add(-10*fwdTime - total/10)
+		deadline = c.deadline.Add(-post - c.opts.TimeLimit/20)
 	}
 	iterStart := time.Now()
 	cfg := sqpConfig{maxIter: c.opts.MaxIter, deadline: deadline, mem: 8,
@@ -558,9 +639,11 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 	}
 	best, bestF := -1, math.Inf(1)
 	// The baselines and the nearest roundings are always judged; with a
-	// time limit the stochastic ones are skipped once it has passed.
+	// time limit the stochastic ones are skipped when judging one more
+	// would leave too little time for the refit and the judgement.
+	after := c.passTime(len(c.held)) + c.refitTime() + c.judgeTime()
 	for i, a := range cands {
-		if i >= 4 && !c.deadline.IsZero() && time.Now().After(c.deadline) {
+		if i >= 4 && c.late(after) {
 			break
 		}
 		report(Progress{Stage: "round", Iter: i + 1, MaxIter: len(cands)})

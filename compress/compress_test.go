@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/edgeml/edge/compress/internal/fmnist"
 	"github.com/edgeml/edge/runtime"
@@ -240,7 +241,7 @@ func TestGradientSmall(t *testing.T) {
 		}
 	}
 	p := newProblem(fs, info.MACs, info.Params, info.MACs/2, 0)
-	c, err := newCalibRun(context.Background(), m.Graph(), p, opts)
+	c, err := newCalibRun(context.Background(), m.Graph(), p, opts, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -36,8 +36,16 @@ func (c *calibRun) finetune(out *ir.Graph, factored map[*ir.Node]bool, epochs in
 	// Teacher targets (soft labels of the original network).
 	all := append(append([]int(nil), c.train...), c.held...)
 	teach := newObjective(c.ctx, nil, c.obj.nt, c.obj.ev, c.pool, c.opts.Kernels, c.obj.images)
+	t0 := time.Now()
 	if err := teach.setTeacher(all); err != nil {
 		return err
+	}
+	if c.fwdPer == 0 {
+		c.fwdPer = time.Since(t0) / time.Duration(max(1, len(all)))
+	}
+	// Leave the judgement that follows its time.
+	if !deadline.IsZero() {
+		deadline = deadline.Add(-c.judgeTime())
 	}
 	o.targets, o.entropy = teach.targets, teach.entropy
 	w := make([][]float32, len(nt.layers))

@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+	"time"
 
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
@@ -278,7 +279,7 @@ func maskSetup(t *testing.T, g *ir.Graph, n int, labels bool) (*calibRun, []floa
 	if err := opts.defaults(); err != nil {
 		t.Fatal(err)
 	}
-	c, err := newCalibRun(context.Background(), g, p, opts)
+	c, err := newCalibRun(context.Background(), g, p, opts, time.Time{})
 	if err != nil {
 		t.Fatal(err)
 	}

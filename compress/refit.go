@@ -1,6 +1,7 @@
 package compress
 
 import (
+	"errors"
 	"fmt"
 	"math"
 
@@ -144,13 +145,18 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 	for i, l := range compNet.layers {
 		cw[i] = append([]float32(nil), l.w...)
 	}
+	// At the time limit (less the judgement that follows) the remaining
+	// layers keep their SVD factors.
 	sc := newSweep(compNet, c.pool, c.obj.images, idx)
-	return sc.run(cw, func(st *step) error {
+	err = sc.run(cw, func(st *step) error {
 		if st.layer < 0 || second[st.node] == nil {
 			return nil
 		}
 		if err := c.ctx.Err(); err != nil {
 			return fmt.Errorf("compress: %w", err)
+		}
+		if c.late(c.judgeTime()) {
+			return errTimeUp
 		}
 		l := compNet.layers[st.layer]
 		y := target[st.out]
@@ -169,7 +175,14 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 		}
 		return storeLayer(out, st.node, l, w, bias)
 	}, nil)
+	if errors.Is(err, errTimeUp) {
+		return nil
+	}
+	return err
 }
+
+// errTimeUp stops a stage at the time limit (never returned to callers).
+var errTimeUp = errors.New("compress: time limit reached")
 
 // sampleRows gathers a value's channels at the sampled positions:
 // N × (n·per) for an NCHW or [n, N] value.

@@ -251,7 +251,13 @@ type sqpConfig struct {
 // zero along the path, but the merit guards against rounding drift).
 func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) (float64, error), fs *feasibleSet, x0 []float64, cfg sqpConfig) ([]float64, float64, int, error) {
 	x := append([]float64(nil), x0...)
+	t0 := time.Now()
 	f, g, err := fg(x)
+	// Costs of a gradient and of a value (first guess: a third of the
+	// gradient), so that no evaluation starts that would end past the
+	// deadline.
+	tFG := time.Since(t0)
+	tFV := tFG / 3
 	if err != nil {
 		return nil, 0, 0, err
 	}
@@ -271,9 +277,9 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 	}
 	mu := 1.0
 	it := 0
-	late := func() bool { return !cfg.deadline.IsZero() && time.Now().After(cfg.deadline) }
+	late := func(d time.Duration) bool { return !cfg.deadline.IsZero() && time.Now().Add(d).After(cfg.deadline) }
 	for ; it < cfg.maxIter; it++ {
-		if late() {
+		if late(tFV) {
 			break
 		}
 		z := solveQP(h, fs, x, g, 200)
@@ -295,12 +301,14 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 		var xn []float64
 		var fn float64
 		accepted := false
-		for ls := 0; ls < 5 && (ls == 0 || !late()); ls++ {
+		for ls := 0; ls < 5 && (ls == 0 || !late(tFV)); ls++ {
 			xn = make([]float64, n)
 			for i := range xn {
 				xn[i] = clip01(x[i] + alpha*d[i])
 			}
+			t1 := time.Now()
 			fn, err = fv(xn)
+			tFV = time.Since(t1)
 			if err != nil {
 				return nil, 0, it, err
 			}
@@ -320,7 +328,7 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			}
 			continue
 		}
-		if late() {
+		if late(tFG) {
 			// Out of time: take the accepted point without its gradient.
 			x, f = xn, fn
 			it++
@@ -329,7 +337,9 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			}
 			break
 		}
+		t1 := time.Now()
 		fn2, gn, err := fg(xn)
+		tFG = time.Since(t1)
 		if err != nil {
 			return nil, 0, it, err
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/edgeml/edge/compress"
 	"github.com/edgeml/edge/data"
 	"github.com/edgeml/edge/runtime"
+	"github.com/edgeml/edge/runtime/ir"
 )
 
 var compressCommand = &command{
@@ -50,9 +51,15 @@ Examples:
   edge compress --model fmnist-small.onnx --out s.onnx --macs 0.5 --data fashion-mnist \
       --sweep 0.75,0.5,0.33,0.25 --report report.html`,
 	newOpts: func() options {
-		return &compressOpts{method: "cobla", scheme: "auto", seed: 1, timeLimit: 5 * time.Minute, refit: true}
+		return &compressOpts{method: "cobla", scheme: "auto", seed: 1, timeLimit: defaultCompressLimit, refit: true}
 	},
 }
+
+// defaultCompressLimit bounds the Compress call by default: with loading
+// the model and 1024 calibration images and writing the output, the
+// whole command stays under 5 minutes (the issue's bar for fmnist-vgg16
+// on a 2-core machine).
+const defaultCompressLimit = 4*time.Minute + 20*time.Second
 
 type compressOpts struct {
 	common
@@ -82,7 +89,7 @@ func (o *compressOpts) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.method, "method", "cobla", "rank allocation `METHOD`: cobla, greedy or uniform")
 	fs.StringVar(&o.scheme, "scheme", "auto", "decomposition `SCHEME`: auto, channel or spatial")
 	fs.Uint64Var(&o.seed, "seed", 1, "random `SEED` (rounding, held-out split)")
-	fs.DurationVar(&o.timeLimit, "time-limit", 5*time.Minute, "stop the solver after `DURATION` (per compression)")
+	fs.DurationVar(&o.timeLimit, "time-limit", o.timeLimit, "bound each compression (solve, rounding, refit, finetune) by `DURATION`")
 	fs.StringVar(&o.sweep, "sweep", "", "also compress at each MACs fraction of `LIST` with every method")
 	fs.StringVar(&o.report, "report", "", "write an HTML report to `FILE` (and FILE's .json twin)")
 	fs.BoolVar(&o.refit, "refit", o.refit, "refit factors to the original layer outputs on the calibration images")
@@ -107,8 +114,15 @@ type CompressReport struct {
 	ParamsAfter  int64              `json:"params_after"`
 	Ranks        map[string]RankOut `json:"ranks"`
 	Seconds      float64            `json:"seconds"`
-	Iterations   int                `json:"iterations"`
-	Calib        string             `json:"calib,omitempty"`
+	// WrittenSeconds is the wall time from the command's start (before
+	// loading the model) until the output was written, and
+	// WrittenPeakRSSMB the process's peak RSS then: the cost of the
+	// compression itself, before any evaluation, benchmark or sweep.
+	TimeLimit        string  `json:"time_limit"`
+	WrittenSeconds   float64 `json:"written_seconds"`
+	WrittenPeakRSSMB float64 `json:"written_peak_rss_mb"`
+	Iterations       int     `json:"iterations"`
+	Calib            string  `json:"calib,omitempty"`
 	// Held-out calibration images (labels needed for top-1).
 	Top1Before *float64 `json:"top1_before"`
 	Top1After  *float64 `json:"top1_after"`
@@ -160,6 +174,7 @@ func parseSweep(s string) ([]float64, error) {
 }
 
 func (o *compressOpts) run(e *env, args []string) error {
+	begin := time.Now()
 	if len(args) > 0 {
 		return usagef("unexpected argument %q", args[0])
 	}
@@ -251,12 +266,13 @@ func (o *compressOpts) run(e *env, args []string) error {
 		return err
 	}
 	os.Chmod(o.out, 0o644) // compress writes through a private temp file
+	written, writtenRSS := time.Since(begin).Seconds(), float64(peakRSSBytes())/(1<<20)
 	e.logf("wrote %s (%s → %s MACs, %s → %s params) in %.1f s", o.out, humanCount(res.MACsBefore), humanCount(res.MACsAfter), humanCount(res.ParamsBefore), humanCount(res.ParamsAfter), res.Seconds)
 
 	out := CompressReport{Model: o.model, Out: o.out, Method: string(method), Scheme: scheme.String(), Refit: refit, Finetune: o.finetune, Targets: describeTargets(tg),
 		BudgetMACs: copts.Budget.MACs, BudgetParams: copts.Budget.Params,
 		MACsBefore: res.MACsBefore, MACsAfter: res.MACsAfter, ParamsBefore: res.ParamsBefore, ParamsAfter: res.ParamsAfter,
-		Ranks: map[string]RankOut{}, Seconds: res.Seconds, Iterations: res.Iterations, Calib: calibSpec,
+		Ranks: map[string]RankOut{}, Seconds: res.Seconds, TimeLimit: o.timeLimit.String(), WrittenSeconds: written, WrittenPeakRSSMB: writtenRSS, Iterations: res.Iterations, Calib: calibSpec,
 		Top1Before: nanToNil(res.HeldOutTop1Before), Top1After: nanToNil(res.HeldOutTop1After), Layers: res.Ranks}
 	for _, r := range res.Ranks {
 		out.Ranks[r.Layer] = RankOut{Kept: r.Kept, Full: r.Full, Dense: r.Dense}
@@ -308,7 +324,14 @@ func (o *compressOpts) run(e *env, args []string) error {
 		}
 	}
 	if len(fractions) > 0 {
-		pts, err := sweep(e, ctx, m, evalDS, fractions, copts, sopts)
+		// The main result is reused at its own fraction when the sweep
+		// would rerun it with the same options (cobla, a MACs budget).
+		main := sweepMain{res: res}
+		if copts.Budget.Params == 0 && method == compress.MethodCOBLA {
+			main.fraction = float64(copts.Budget.MACs) / float64(m.Info().MACs)
+			main.top1 = out.Eval.Top1After
+		}
+		pts, err := sweep(e, ctx, m, evalDS, fractions, copts, sopts, main)
 		if err != nil {
 			return err
 		}
@@ -328,35 +351,64 @@ func (o *compressOpts) run(e *env, args []string) error {
 	return nil
 }
 
+// sweepMain is the command's own COBLA result, reused by the sweep at
+// its fraction (fraction 0: not reusable) with its evaluated top-1.
+type sweepMain struct {
+	res      *compress.Result
+	fraction float64
+	top1     *float64
+}
+
 // sweep compresses m at each MACs fraction with every method and
-// evaluates each result on ds.
-func sweep(e *env, ctx context.Context, m *runtime.Model, ds data.Dataset, fractions []float64, base compress.Options, sopts runtime.Options) ([]report.SweepPoint, error) {
+// evaluates each result on ds. With the refit or the finetune on, each
+// COBLA result's plain SVD factors are evaluated too (method
+// "cobla-plain"), at no extra compression.
+func sweep(e *env, ctx context.Context, m *runtime.Model, ds data.Dataset, fractions []float64, base compress.Options, sopts runtime.Options, main sweepMain) ([]report.SweepPoint, error) {
 	info := m.Info()
 	var pts []report.SweepPoint
+	eval := func(g *ir.Graph, label string) (*float64, error) {
+		cm, err := runtime.FromGraph(g)
+		if err != nil {
+			return nil, err
+		}
+		t1, _, err := accuracy(e, cm, ds, sopts, label+" eval")
+		return t1, err
+	}
+	add := func(meth string, f float64, res *compress.Result, t1 *float64) {
+		p := report.SweepPoint{Method: meth, Fraction: f, MACs: res.MACsAfter, Params: res.ParamsAfter, Top1: math.NaN(), Seconds: res.Seconds}
+		if t1 != nil {
+			p.Top1 = *t1
+		}
+		pts = append(pts, p)
+		e.logf("sweep %-11s %.2f: %s MACs, top-1 %.4f (%.1f s)", meth, f, humanCount(res.MACsAfter), p.Top1, res.Seconds)
+	}
 	for _, f := range fractions {
 		for _, meth := range []compress.Method{compress.MethodCOBLA, compress.MethodGreedy, compress.MethodUniform} {
 			opts := base
 			opts.Method = meth
 			opts.Budget = compress.Budget{MACs: int64(f * float64(info.MACs))}
 			label := fmt.Sprintf("sweep %s %.2f", meth, f)
-			res, err := runCompress(e, ctx, m, opts, label)
-			if err != nil {
-				return nil, fmt.Errorf("sweep at %.2f with %s: %w", f, meth, impossible(err))
+			res, t1 := (*compress.Result)(nil), (*float64)(nil)
+			if meth == compress.MethodCOBLA && main.fraction > 0 && math.Abs(float64(opts.Budget.MACs-base.Budget.MACs)) <= 1e-6*float64(info.MACs) {
+				res, t1 = main.res, main.top1
+				e.logf("sweep %s %.2f: the main result", meth, f)
+			} else {
+				var err error
+				if res, err = runCompress(e, ctx, m, opts, label); err != nil {
+					return nil, fmt.Errorf("sweep at %.2f with %s: %w", f, meth, impossible(err))
+				}
+				if t1, err = eval(res.Graph, label); err != nil {
+					return nil, fmt.Errorf("sweep at %.2f with %s: %w", f, meth, err)
+				}
 			}
-			cm, err := runtime.FromGraph(res.Graph)
-			if err != nil {
-				return nil, fmt.Errorf("sweep at %.2f with %s: %w", f, meth, err)
+			add(string(meth), f, res, t1)
+			if meth == compress.MethodCOBLA && res.Plain != nil {
+				t1, err := eval(res.Plain, label+" plain")
+				if err != nil {
+					return nil, fmt.Errorf("sweep at %.2f with %s (plain factors): %w", f, meth, err)
+				}
+				add(string(meth)+"-plain", f, res, t1)
 			}
-			t1, _, err := accuracy(e, cm, ds, sopts, label+" eval")
-			if err != nil {
-				return nil, err
-			}
-			p := report.SweepPoint{Method: string(meth), Fraction: f, MACs: res.MACsAfter, Params: res.ParamsAfter, Top1: math.NaN(), Seconds: res.Seconds}
-			if t1 != nil {
-				p.Top1 = *t1
-			}
-			pts = append(pts, p)
-			e.logf("sweep %-7s %.2f: %s MACs, top-1 %.4f (%.1f s)", meth, f, humanCount(res.MACsAfter), p.Top1, res.Seconds)
 		}
 	}
 	return pts, nil
