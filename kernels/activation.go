@@ -41,9 +41,7 @@ func (a Activation) ApplySlice(x []float32) {
 	switch a.Kind {
 	case ActRelu:
 		for i, v := range x {
-			if v < 0 {
-				x[i] = 0
-			}
+			x[i] = max(v, 0)
 		}
 	case ActClip:
 		for i, v := range x {

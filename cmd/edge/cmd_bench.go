@@ -20,14 +20,15 @@ import (
 var benchCommand = &command{
 	name:    "bench",
 	summary: "measure inference latency, throughput and peak memory, or GEMM GFLOPS",
-	usage: `Usage: edge bench --model M.onnx [--threads N] [--batch B] [--iters N] [--json] [-v]
+	usage: `Usage: edge bench --model M.onnx [--threads N] [--batch B] [--iters N] [--json] [-v] [--profile]
        edge bench --gemm M,N,K [--threads N] [--json]
 
 With --model: runs the model on random input (seeded) after two warm-up
 runs and prints latency min/p50/p90/p99/mean in ms, images/s (batch / mean
 latency) and the process's peak RSS (VmHWM). --iters 0 picks a count that
 takes about --time. -v lists the plan's layers with the kernel chosen for
-each (no silent fallbacks).
+each (no silent fallbacks). --profile times every layer during the timed
+runs and lists each with its mean ms, share of the total and GFLOP/s.
 With --gemm: times C = A·B (row-major, M×K times K×N) with the GEMM kernel
 selected for this CPU and prints GFLOP/s.
 
@@ -35,6 +36,7 @@ Examples:
   edge bench --model fmnist-resnet18.onnx --threads 2
   edge bench --model squeezenet.onnx --batch 8 --iters 100 --json
   edge bench --model fmnist-small.onnx -v --disable-isa avx512
+  edge bench --model fmnist-resnet18.onnx --profile --json
   edge bench --gemm 1024,1024,1024 --threads 1 --json`,
 	newOpts: func() options { return &benchOpts{batch: 1, budget: 2 * time.Second} },
 }
@@ -47,6 +49,7 @@ type benchOpts struct {
 	size    string
 	gemm    string
 	verbose bool
+	profile bool
 }
 
 func (o *benchOpts) flags(fs *flag.FlagSet) {
@@ -57,6 +60,7 @@ func (o *benchOpts) flags(fs *flag.FlagSet) {
 	fs.StringVar(&o.size, "size", "", "input size `HxW` when the model leaves it open")
 	fs.StringVar(&o.gemm, "gemm", "", "benchmark one SGEMM of size `M,N,K` instead of a model")
 	fs.BoolVar(&o.verbose, "v", false, "print the plan's layers and kernels")
+	fs.BoolVar(&o.profile, "profile", false, "time every layer and print the per-layer profile")
 }
 
 // BenchReport is the JSON of `edge bench --model --json`.
@@ -81,14 +85,20 @@ type BenchReport struct {
 	Layers          []BenchLayer `json:"layers,omitempty"`
 }
 
-// BenchLayer is one executed operator (with -v).
+// BenchLayer is one executed operator (with -v or --profile). The timing
+// fields are set with --profile: MS is the layer's mean time per
+// inference, Share its fraction of the summed layer times and GFLOPS
+// 2·MACs·batch over MS.
 type BenchLayer struct {
-	Name   string `json:"name"`
-	Op     string `json:"op"`
-	Kernel string `json:"kernel"`
-	Fused  string `json:"fused,omitempty"`
-	Output string `json:"output"`
-	MACs   int64  `json:"macs"`
+	Name   string  `json:"name"`
+	Op     string  `json:"op"`
+	Kernel string  `json:"kernel"`
+	Fused  string  `json:"fused,omitempty"`
+	Output string  `json:"output"`
+	MACs   int64   `json:"macs"`
+	MS     float64 `json:"ms,omitempty"`
+	Share  float64 `json:"share,omitempty"`
+	GFLOPS float64 `json:"gflops,omitempty"`
 }
 
 // GEMMReport is the JSON of `edge bench --gemm --json`.
@@ -124,6 +134,7 @@ func (o *benchOpts) run(e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	sopts.Profile = o.profile
 	rep, err := benchModel(e, m, sopts, o.batch, o.iters, o.budget, o.size, o.verbose)
 	if err != nil {
 		return err
@@ -193,6 +204,7 @@ func benchModel(e *env, m *runtime.Model, sopts runtime.Options, batch, iters in
 		}
 	}
 	first := time.Since(t0) / 2
+	sess.ResetProfile()
 	if iters == 0 {
 		iters = int(budget / max(first, time.Microsecond))
 		iters = max(10, min(iters, 2000))
@@ -213,7 +225,16 @@ func benchModel(e *env, m *runtime.Model, sopts runtime.Options, batch, iters in
 	rep.MinMS, rep.P50MS, rep.P90MS, rep.P99MS, rep.MeanMS = latencyStats(lat)
 	rep.ImagesPerS = float64(batch) * 1000 / rep.MeanMS
 	rep.PeakRSSMB = float64(peakRSSBytes()) / (1 << 20)
-	if verbose {
+	if sopts.Profile {
+		rep.Layers = profileLayers(sess.Profile(), batch)
+		if layers, err := m.Layers(batch, sopts); err == nil && len(layers) == len(rep.Layers) {
+			for i, l := range layers {
+				if len(l.Outputs) > 0 {
+					rep.Layers[i].Output = l.Outputs[0].String()
+				}
+			}
+		}
+	} else if verbose {
 		layers, err := m.Layers(batch, sopts)
 		if err != nil {
 			return rep, err
@@ -231,6 +252,31 @@ func benchModel(e *env, m *runtime.Model, sopts runtime.Options, batch, iters in
 		}
 	}
 	return rep, nil
+}
+
+// profileLayers turns a session profile into report rows.
+func profileLayers(prof []runtime.LayerProfile, batch int) []BenchLayer {
+	var sum time.Duration
+	for _, l := range prof {
+		sum += l.Mean()
+	}
+	rows := make([]BenchLayer, len(prof))
+	for i, l := range prof {
+		k := l.Kernel
+		if k == "" {
+			k = "-"
+		}
+		mean := l.Mean()
+		r := BenchLayer{Name: l.Name, Op: l.OpType, Kernel: k, Fused: l.Fused, MACs: l.MACs, MS: float64(mean) / 1e6}
+		if sum > 0 {
+			r.Share = float64(mean) / float64(sum)
+		}
+		if mean > 0 {
+			r.GFLOPS = 2 * float64(l.MACs) * float64(batch) / mean.Seconds() / 1e9
+		}
+		rows[i] = r
+	}
+	return rows
 }
 
 // latencyStats returns min, p50, p90, p99 and mean of lat (ms).
@@ -254,14 +300,31 @@ func printBench(e *env, r BenchReport) {
 	fmt.Fprintf(w, "latency   min %.3f  p50 %.3f  p90 %.3f  p99 %.3f  mean %.3f ms\n", r.MinMS, r.P50MS, r.P90MS, r.P99MS, r.MeanMS)
 	fmt.Fprintf(w, "speed     %.1f images/s\n", r.ImagesPerS)
 	fmt.Fprintf(w, "memory    peak RSS %.1f MB (weights %s, planned activations %s)\n", r.PeakRSSMB, humanBytes(r.WeightBytes), humanBytes(r.ActivationBytes))
-	if len(r.Layers) > 0 {
-		rows := [][]string{{"#", "layer", "op", "kernel", "fused", "output", "MACs"}}
-		for i, l := range r.Layers {
-			rows = append(rows, []string{fmt.Sprint(i), trunc(l.Name, 32), l.Op, l.Kernel, l.Fused, l.Output, humanCount(l.MACs)})
-		}
-		fmt.Fprintln(w)
-		printTable(w, rows)
+	if len(r.Layers) == 0 {
+		return
 	}
+	profiled := false
+	for _, l := range r.Layers {
+		profiled = profiled || l.MS > 0
+	}
+	head := []string{"#", "layer", "op", "kernel", "fused", "output", "MACs"}
+	if profiled {
+		head = append(head, "ms", "share", "GFLOP/s")
+	}
+	rows := [][]string{head}
+	for i, l := range r.Layers {
+		row := []string{fmt.Sprint(i), trunc(l.Name, 32), l.Op, l.Kernel, l.Fused, l.Output, humanCount(l.MACs)}
+		if profiled {
+			gf := "-"
+			if l.MACs > 0 {
+				gf = fmt.Sprintf("%.1f", l.GFLOPS)
+			}
+			row = append(row, fmt.Sprintf("%.3f", l.MS), fmt.Sprintf("%.1f%%", 100*l.Share), gf)
+		}
+		rows = append(rows, row)
+	}
+	fmt.Fprintln(w)
+	printTable(w, rows)
 }
 
 func (o *benchOpts) runGEMM(e *env, sopts runtime.Options) error {

@@ -1,6 +1,7 @@
 package ops
 
 import (
+	"math"
 	"sync/atomic"
 
 	"github.com/edgeml/edge/kernels"
@@ -304,9 +305,26 @@ func binaryRun(n *ir.Node, k binKind, p *bcast, pool *kernels.Pool, out, a, b *i
 }
 
 type binaryOp struct {
-	node *ir.Node
-	kind binKind
-	p    bcast
+	node    *ir.Node
+	kind    binKind
+	p       bcast
+	act     kernels.Activation // fused Relu/Clip (Add only)
+	planned bool
+}
+
+// FuseActivation makes a following Relu or Clip part of an Add (the
+// residual Add + Relu of ResNets: one pass instead of two). It must be
+// called before Plan; other binary operators do not fuse.
+func (b *binaryOp) FuseActivation(a kernels.Activation) bool {
+	if b.kind != binAdd || b.planned || b.act.Kind != kernels.ActNone {
+		return false
+	}
+	switch a.Kind {
+	case kernels.ActRelu, kernels.ActClip:
+		b.act = a
+		return true
+	}
+	return false
 }
 
 func newBinary(k binKind) Factory {
@@ -333,7 +351,11 @@ func (b *binaryOp) Plan(env *Env, in []Value) ([]Value, error) {
 	if err != nil {
 		return nil, err
 	}
+	if b.act.Kind == kernels.ActClip && in[0].DType != ir.Float32 {
+		return nil, nodeErrf(n, "a fused Clip needs float32 inputs, got %v", in[0].DType)
+	}
 	b.p = planBcast(out, in[0].Shape, in[1].Shape)
+	b.planned = true
 	return []Value{{DType: in[0].DType, Shape: out}}, nil
 }
 
@@ -341,7 +363,50 @@ func (b *binaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if err := checkRun(b.node, in, 2, out, 1); err != nil {
 		return err
 	}
-	return binaryRun(b.node, b.kind, &b.p, ctxPool(ctx), out[0], in[0], in[1])
+	pool := ctxPool(ctx)
+	y := out[0]
+	if b.act.Kind != kernels.ActNone && y.DType == ir.Float32 && b.p.sameShapes {
+		addAct(pool, y.F32, in[0].F32, in[1].F32, b.act)
+		return nil
+	}
+	if err := binaryRun(b.node, b.kind, &b.p, pool, y, in[0], in[1]); err != nil {
+		return err
+	}
+	switch {
+	case b.act.Kind == kernels.ActNone:
+	case y.DType == ir.Float32:
+		b.act.ApplySlice(y.F32)
+	case y.DType == ir.Int64: // Relu (Clip fuses only on float32)
+		clampInts(y.I64, y.I64, 0, math.MaxInt64)
+	case y.DType == ir.Int32:
+		clampInts(y.I32, y.I32, 0, math.MaxInt32)
+	}
+	return nil
+}
+
+// addAct computes dst = act(a + b) elementwise, split over the pool for
+// large tensors.
+func addAct(pool *kernels.Pool, dst, a, b []float32, act kernels.Activation) {
+	run := func(lo, hi int) {
+		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
+		switch act.Kind {
+		case kernels.ActRelu:
+			for i := range d {
+				d[i] = max(x[i]+y[i], 0)
+			}
+		default:
+			for i := range d {
+				d[i] = min(max(x[i]+y[i], act.Min), act.Max)
+			}
+		}
+	}
+	n := len(dst)
+	if n < parallelMin || pool.Threads() == 1 {
+		run(0, n)
+		return
+	}
+	tasks := pool.Threads()
+	pool.Parallel(tasks, func(lo, hi int) { run(lo*n/tasks, hi*n/tasks) })
 }
 
 // sumOp adds one or more inputs; from the second input on it accumulates

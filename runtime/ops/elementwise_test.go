@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
 
@@ -189,4 +190,66 @@ func TestSum(t *testing.T) {
 	}
 	_, _, err := h3Exec(h3MakeNode("Sum", 2, 1, nil), 13, []*ir.Tensor{ir.NewTensor(ir.Float32, ir.Shape{2}), ir.NewTensor(ir.Float32, ir.Shape{3})}, nil)
 	h3MustErr(t, err, "Sum broadcast mismatch")
+}
+
+// TestAddFusedActivation checks Add with a fused Relu/Clip (the residual
+// Add + Relu) on the same-shape fast path, the broadcast path and
+// integers, against max/min of the reference sum.
+func TestAddFusedActivation(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	acts := []struct {
+		name string
+		act  kernels.Activation
+		f    func(v float64) float64
+	}{
+		{"Relu", kernels.Activation{Kind: kernels.ActRelu}, func(v float64) float64 { return max(v, 0) }},
+		{"Clip", kernels.Activation{Kind: kernels.ActClip, Min: -1, Max: 2}, func(v float64) float64 { return min(max(v, -1), 2) }},
+	}
+	shapes := [][2]ir.Shape{{{3, 5}, {3, 5}}, {{70001}, {70001}}, {{2, 3, 4}, {4}}, {{300, 300}, {300, 1}}}
+	for _, a := range acts {
+		for _, dt := range []ir.DType{ir.Float32, ir.Int64, ir.Int32} {
+			if a.act.Kind == kernels.ActClip && dt != ir.Float32 {
+				continue
+			}
+			for _, s := range shapes {
+				name := a.name + "/" + dt.String() + "/" + s[0].String() + "x" + s[1].String()
+				t.Run(name, func(t *testing.T) {
+					x, y := h3Rand(rng, dt, s[0]), h3Rand(rng, dt, s[1])
+					act := a.act
+					outs, _, _, err := execNode(h3MakeNode("Add", 2, 1, nil), 13, []*ir.Tensor{x, y}, nil, &act)
+					if err != nil {
+						t.Fatal(err)
+					}
+					want := refBroadcast(outs[0].Shape, x, y, func(p, q float64) float64 { return a.f(p + q) })
+					for i, w := range want {
+						if g := h3At(outs[0], i); abs64(g-w) > 1e-5*(1+abs64(w)) {
+							t.Fatalf("[%d] = %v, want %v", i, g, w)
+						}
+					}
+				})
+			}
+		}
+	}
+	for _, op := range []string{"Sub", "Mul", "Div"} {
+		o, err := New(h3MakeNode(op, 2, 1, nil), 13)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if o.(Fuser).FuseActivation(kernels.Activation{Kind: kernels.ActRelu}) {
+			t.Errorf("%s fused a Relu", op)
+		}
+	}
+	o, _ := New(h3MakeNode("Add", 2, 1, nil), 13)
+	f := o.(Fuser)
+	if !f.FuseActivation(kernels.Activation{Kind: kernels.ActRelu}) || f.FuseActivation(kernels.Activation{Kind: kernels.ActRelu}) {
+		t.Error("Add fuses exactly one activation")
+	}
+	if _, err := o.Plan(&Env{}, []Value{{DType: ir.Int64, Shape: ir.Shape{2}}, {DType: ir.Int64, Shape: ir.Shape{2}}}); err != nil {
+		t.Errorf("int64 Add + Relu: %v", err)
+	}
+	c, _ := New(h3MakeNode("Add", 2, 1, nil), 13)
+	c.(Fuser).FuseActivation(kernels.Activation{Kind: kernels.ActClip, Min: 0, Max: 1})
+	if _, err := c.Plan(&Env{}, []Value{{DType: ir.Int32, Shape: ir.Shape{2}}, {DType: ir.Int32, Shape: ir.Shape{2}}}); err == nil {
+		t.Error("int32 Add + Clip planned")
+	}
 }
