@@ -81,6 +81,10 @@ type Conv2D struct {
 	tapIdx []int32 // transposed path: input offset per tap and position (tapOffsets)
 	tapRun []int32 // transposed path: contiguous panels (tapRuns)
 
+	// packRows is the assembly B packer of the stride-1 path, or nil for
+	// packRowsGeneric.
+	packRows func(dst, src *float32, offs *int, kc, nfull, nr int)
+
 	// Depthwise path.
 	dw     *dwKernel
 	weight []float32 // OutC × KH × KW
@@ -142,6 +146,9 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
 	} else if p.StrideH == 1 && p.StrideW == 1 {
 		c.algo = convWide
+		if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
+			c.packRows = archPackRows
+		}
 		c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
 	} else {
 		c.algo = convIGEMM
@@ -219,18 +226,31 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	nr := c.gemm.NR
 	taps := p.KH * p.KW
 	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
+		var buf [1024]int
+		offs := buf[:0]
+		if kc > len(buf) {
+			offs = make([]int, 0, kc)
+		}
 		for rr := 0; rr < kc; rr++ {
 			r := k0 + rr
 			ch, t := r/taps, r%taps
-			off := ch*hp*wp + (t/p.KW)*p.DilH*wp + (t%p.KW)*p.DilW + j0
-			row := pad[off : off+nc]
-			q := 0
-			for ; q+nr <= nc; q += nr {
-				copy(dst[q*kc+rr*nr:q*kc+rr*nr+nr], row[q:q+nr])
+			offs = append(offs, ch*hp*wp+(t/p.KW)*p.DilH*wp+(t%p.KW)*p.DilW+j0)
+		}
+		nfull := nc / nr
+		if nfull > 0 {
+			// Offsets grow with r, so the last row bounds every read.
+			_ = pad[offs[kc-1]+nfull*nr-1]
+			_ = dst[nfull*kc*nr-1]
+			if c.packRows != nil {
+				c.packRows(&dst[0], &pad[0], &offs[0], kc, nfull, nr)
+			} else {
+				packRowsGeneric(dst, pad, offs, kc, nfull, nr)
 			}
-			if q < nc {
+		}
+		if q := nfull * nr; q < nc {
+			for rr, off := range offs {
 				d := dst[q*kc+rr*nr : q*kc+rr*nr+nr]
-				n := copy(d, row[q:])
+				n := copy(d, pad[off+q:off+nc])
 				clear(d[n:])
 			}
 		}
@@ -240,6 +260,17 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	for i := 0; i < m; i++ {
 		for y := 0; y < oh; y++ {
 			copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wp:i*nWide+y*wp+ow])
+		}
+	}
+}
+
+// packRowsGeneric is the generic twin of packRowsAVX: for rr < len(offs)
+// the nfull·nr floats at src[offs[rr]:] go to row rr of nfull panels of
+// kc×nr in dst.
+func packRowsGeneric(dst, src []float32, offs []int, kc, nfull, nr int) {
+	for rr, off := range offs[:kc] {
+		for q := 0; q < nfull; q++ {
+			copy(dst[(q*kc+rr)*nr:(q*kc+rr+1)*nr], src[off+q*nr:off+(q+1)*nr])
 		}
 	}
 }

@@ -102,3 +102,14 @@ func sdot4AVX512(k int, x, b *float32, ldb int, acc *[64]float32)
 //
 //go:noescape
 func saxpy64AVX512(k int, x, b *float32, ldb int, y *float32, mask uint64)
+
+// packRowsAVX packs the stride-1 convolution's B panels: for rr < kc it
+// copies the nfull·nr floats at src + offs[rr] into row rr of nfull
+// panels of kc×nr (nr a multiple of 16). Its generic twin is
+// packRowsGeneric.
+//
+//go:noescape
+func packRowsAVX(dst, src *float32, offs *int, kc, nfull, nr int)
+
+// archPackRows is the assembly row packer and the ISA it needs.
+var archPackRows, archPackRowsISA = packRowsAVX, AVX2

@@ -12539,6 +12539,48 @@ done:
 	VZEROUPPER
 	RET
 
+// func packRowsAVX(dst, src *float32, offs *int, kc, nfull, nr int)
+TEXT ·packRowsAVX(SB), NOSPLIT, $0-48
+	MOVQ dst+0(FP), DI
+	MOVQ src+8(FP), SI
+	MOVQ offs+16(FP), R8
+	MOVQ kc+24(FP), CX
+	MOVQ nfull+32(FP), R9
+	MOVQ nr+40(FP), R12
+	SHLQ $2, R12
+	MOVQ CX, R11
+	IMULQ R12, R11
+	TESTQ CX, CX
+	JEQ done
+	TESTQ R9, R9
+	JEQ done
+row:
+	MOVQ (R8), AX
+	LEAQ (SI)(AX*4), BX
+	MOVQ DI, DX
+	MOVQ R9, R13
+panel:
+	XORQ R14, R14
+vec:
+	VMOVUPS (BX)(R14*1), Y0
+	VMOVUPS 32(BX)(R14*1), Y1
+	VMOVUPS Y0, (DX)(R14*1)
+	VMOVUPS Y1, 32(DX)(R14*1)
+	ADDQ $64, R14
+	CMPQ R14, R12
+	JLT vec
+	ADDQ R12, BX
+	ADDQ R11, DX
+	DECQ R13
+	JNE panel
+	ADDQ $8, R8
+	ADDQ R12, DI
+	DECQ CX
+	JNE row
+done:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3s1AVX512(out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, tail uint64, lo, hi float32)
 TEXT ·dwconv3x3s1AVX512(SB), NOSPLIT, $0-72
 	MOVQ out+0(FP), DI

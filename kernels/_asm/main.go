@@ -289,6 +289,55 @@ func genPackGather(g *gen) {
 	g.f("")
 }
 
+// genPackRows writes packRowsAVX, the B-panel packer of the stride-1
+// convolution path: for rr < kc, the nfull·nr floats at src + offs[rr]
+// go to nfull panels of kc×nr (row rr of panel q at dst + (q·kc + rr)·nr).
+// nr must be a multiple of 16; AVX (ymm) moves, two per step.
+func genPackRows(g *gen) {
+	g.f("// func packRowsAVX(dst, src *float32, offs *int, kc, nfull, nr int)")
+	g.f("TEXT ·packRowsAVX(SB), NOSPLIT, $0-48")
+	g.f("\tMOVQ dst+0(FP), DI")
+	g.f("\tMOVQ src+8(FP), SI")
+	g.f("\tMOVQ offs+16(FP), R8")
+	g.f("\tMOVQ kc+24(FP), CX")
+	g.f("\tMOVQ nfull+32(FP), R9")
+	g.f("\tMOVQ nr+40(FP), R12")
+	g.f("\tSHLQ $2, R12") // row bytes
+	g.f("\tMOVQ CX, R11")
+	g.f("\tIMULQ R12, R11") // panel bytes
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ done")
+	g.f("\tTESTQ R9, R9")
+	g.f("\tJEQ done")
+	g.f("row:")
+	g.f("\tMOVQ (R8), AX")
+	g.f("\tLEAQ (SI)(AX*4), BX")
+	g.f("\tMOVQ DI, DX")
+	g.f("\tMOVQ R9, R13")
+	g.f("panel:")
+	g.f("\tXORQ R14, R14")
+	g.f("vec:")
+	g.f("\tVMOVUPS (BX)(R14*1), Y0")
+	g.f("\tVMOVUPS 32(BX)(R14*1), Y1")
+	g.f("\tVMOVUPS Y0, (DX)(R14*1)")
+	g.f("\tVMOVUPS Y1, 32(DX)(R14*1)")
+	g.f("\tADDQ $64, R14")
+	g.f("\tCMPQ R14, R12")
+	g.f("\tJLT vec")
+	g.f("\tADDQ R12, BX")
+	g.f("\tADDQ R11, DX")
+	g.f("\tDECQ R13")
+	g.f("\tJNE panel")
+	g.f("\tADDQ $8, R8")
+	g.f("\tADDQ R12, DI")
+	g.f("\tDECQ CX")
+	g.f("\tJNE row")
+	g.f("done:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 // genNEON writes f32-gemm-8x12-neon: MR=8 rows, NR=12 columns (3 vectors
 // of 4). Accumulators V8..V31, A in V0,V1, B in V2..V4. FMLA by element,
 // FADD, FMAX and FMIN have no Go mnemonic and are emitted as WORD. Full
@@ -1036,6 +1085,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genPackGather(&a5)
+	genPackRows(&a5)
 	genDW(&a5)
 	genGEMV(&a5)
 	genTranspose(&a5, 14)
