@@ -113,3 +113,12 @@ func packRowsAVX(dst, src *float32, offs *int, kc, nfull, nr int)
 
 // archPackRows is the assembly row packer and the ISA it needs.
 var archPackRows, archPackRowsISA = packRowsAVX, AVX2
+
+// maxRowsAVX512 sets dst[i] = max(a[i], b[i]) for i < n, NaN
+// propagating (dst may be a). Its generic twin is maxRowsGeneric.
+//
+//go:noescape
+func maxRowsAVX512(dst, a, b *float32, n int)
+
+// archMaxRows is the assembly row max of 2-D max pooling and the ISA it needs.
+var archMaxRows, archMaxRowsISA = maxRowsAVX512, AVX512

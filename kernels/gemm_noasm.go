@@ -16,3 +16,9 @@ var (
 	archPackRows    func(dst, src *float32, offs *int, kc, nfull, nr int)
 	archPackRowsISA ISA
 )
+
+// archMaxRows is nil: the pooling row max is generic here.
+var (
+	archMaxRows    func(dst, a, b *float32, n int)
+	archMaxRowsISA ISA
+)

@@ -12581,6 +12581,43 @@ done:
 	VZEROUPPER
 	RET
 
+// func maxRowsAVX512(dst, a, b *float32, n int)
+TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-32
+	MOVQ dst+0(FP), DI
+	MOVQ a+8(FP), SI
+	MOVQ b+16(FP), DX
+	MOVQ n+24(FP), CX
+maxloop:
+	CMPQ CX, $16
+	JLT maxtail
+	VMOVUPS (SI), Z0
+	VMOVUPS (DX), Z1
+	VMAXPS Z1, Z0, Z2
+	VCMPPS $3, Z1, Z0, K1
+	VADDPS Z1, Z0, K1, Z2
+	VMOVUPS Z2, (DI)
+	ADDQ $64, SI
+	ADDQ $64, DX
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP maxloop
+maxtail:
+	TESTQ CX, CX
+	JEQ maxdone
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K2
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z (DX), K2, Z1
+	VMAXPS Z1, Z0, Z2
+	VCMPPS $3, Z1, Z0, K1
+	VADDPS Z1, Z0, K1, Z2
+	VMOVUPS Z2, K2, (DI)
+maxdone:
+	VZEROUPPER
+	RET
+
 // func dwconv3x3s1AVX512(out, r0, r1, r2 *float32, w *[9]float32, bias float32, n int, tail uint64, lo, hi float32)
 TEXT ·dwconv3x3s1AVX512(SB), NOSPLIT, $0-72
 	MOVQ out+0(FP), DI

@@ -74,8 +74,10 @@ type Pooling struct {
 	p       PoolParams
 	inSize  int
 	outSize int
-	ranges  [][]poolRange // per dimension, per output index
-	nest3   bool          // rank ≤ 3: the three-level loop nest applies
+	ranges  [][]poolRange                   // per dimension, per output index
+	nest3   bool                            // rank ≤ 3: the three-level loop nest applies
+	max2D   bool                            // 2-D max pooling: planeMax2D applies
+	rowMax  func(dst, a, b *float32, n int) // assembly row max or nil
 	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
 	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
 	xlo, xhi, xoff []int
@@ -91,12 +93,11 @@ type poolRange struct {
 
 // NewPooling validates p and prepares the pooling.
 func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
-	_ = cfg // one generic implementation per rank class for now
 	if err := p.Validate(); err != nil {
 		return nil, err
 	}
 	nd := len(p.In)
-	k := &Pooling{p: p, inSize: ndProd(p.In), outSize: ndProd(p.Out), nest3: nd <= 3}
+	k := &Pooling{p: p, inSize: ndProd(p.In), outSize: ndProd(p.Out), nest3: nd <= 3, max2D: nd == 2 && p.Kind == PoolMax}
 	k.ranges = make([][]poolRange, nd)
 	for d := 0; d < nd; d++ {
 		rs := make([]poolRange, p.Out[d])
@@ -118,6 +119,10 @@ func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
 			k.xlo[kx], k.xhi[kx] = ndValidRange(k.xoff[kx], p.Strides[last], p.In[last], p.Out[last])
 		}
 		k.name = fmt.Sprintf("f32-%spool-%dd-generic", p.Kind, nd)
+		if k.max2D && archMaxRows != nil && cfg.Allows(archMaxRowsISA) {
+			k.rowMax = archMaxRows
+			k.name = "f32-maxpool-2d-" + archMaxRowsISA.String()
+		}
 	} else {
 		k.name = fmt.Sprintf("f32-%spool-nd-generic", p.Kind)
 	}
@@ -144,6 +149,8 @@ func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
 				di = idx[c*k.outSize : (c+1)*k.outSize]
 			}
 			switch {
+			case k.max2D && di == nil:
+				k.planeMax2D(src, dst)
 			case k.nest3 && di == nil:
 				k.planeRows(src, dst)
 			case k.nest3:
@@ -215,6 +222,84 @@ func (k *Pooling) plane3(src, dst []float32, di []int64) {
 				i++
 			}
 		}
+	}
+}
+
+// planeMax2D max-pools one 2-D plane without indices with row
+// operations only: the valid input rows of an output row's windows are
+// merged by an elementwise max, then acc[x] = max over kx of
+// merged[x + kx·dx] (shifted rows), and each output whose window lies
+// inside the row picks acc[start]; windows cut by the padding take the
+// max of their taps. Every max is a row max (maxRows: AVX-512 or Go);
+// NaN propagates as in plane3.
+func (k *Pooling) planeMax2D(src, dst []float32) {
+	p := &k.p
+	ix, dy, dx := p.In[1], p.Dilations[0], p.Dilations[1]
+	kw := p.Kernel[1]
+	rx := k.ranges[1]
+	ow := len(rx)
+	sc := getScratch(2 * ix)
+	defer scratchPool.Put(sc)
+	tmp, acc := sc.buf[:ix], sc.buf[ix:2*ix]
+	negInf := float32(math.Inf(-1))
+	span := (kw - 1) * dx // acc is valid for x < ix − span
+	for oy, y := range k.ranges[0] {
+		out := dst[oy*ow : (oy+1)*ow]
+		if y.lo >= y.hi {
+			for j := range out {
+				out[j] = negInf
+			}
+			continue
+		}
+		merged := src[(y.start+y.lo*dy)*ix:][:ix]
+		for ky := y.lo + 1; ky < y.hi; ky++ {
+			k.maxRows(tmp, merged, src[(y.start+ky*dy)*ix:][:ix])
+			merged = tmp
+		}
+		full := merged
+		if kw > 1 && span < ix {
+			n := ix - span
+			k.maxRows(acc[:n], merged[:n], merged[dx:dx+n])
+			for kx := 2; kx < kw; kx++ {
+				k.maxRows(acc[:n], acc[:n], merged[kx*dx:kx*dx+n])
+			}
+			full = acc[:n]
+		}
+		for j, x := range rx {
+			if x.lo == 0 && x.hi == kw && (kw == 1 || span < ix) {
+				out[j] = full[x.start]
+				continue
+			}
+			m := negInf
+			for kx := x.lo; kx < x.hi; kx++ {
+				m = max(m, merged[x.start+kx*dx])
+			}
+			out[j] = m
+		}
+	}
+}
+
+// maxRows sets dst[i] = max(a[i], b[i]) for i < len(dst) with the
+// kernel chosen at creation.
+func (k *Pooling) maxRows(dst, a, b []float32) {
+	n := len(dst)
+	if n == 0 {
+		return
+	}
+	a, b = a[:n], b[:n]
+	if k.rowMax != nil {
+		k.rowMax(&dst[0], &a[0], &b[0], n)
+		return
+	}
+	maxRowsGeneric(dst, a, b)
+}
+
+// maxRowsGeneric is the generic twin of maxRowsAVX512: dst[i] =
+// max(a[i], b[i]), NaN propagating; dst may be a.
+func maxRowsGeneric(dst, a, b []float32) {
+	a, b = a[:len(dst)], b[:len(dst)]
+	for i := range dst {
+		dst[i] = max(a[i], b[i])
 	}
 }
 

@@ -92,6 +92,8 @@ func TestPooling(t *testing.T) {
 		{"2d", dims{[]int{7, 9}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, true},
 		{"2d-pads", dims{[]int{5, 6}, []int{3, 4}, []int{1, 2}, []int{1, 1}, []int{2, 1}, []int{1, 2}}, false},
 		{"2d-dil", dims{[]int{9, 8}, []int{2, 3}, []int{1, 2}, []int{2, 3}, []int{1, 0}, []int{0, 1}}, true},
+		{"2d-wide-3x3s2", dims{[]int{6, 37}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{1, 1}}, true},
+		{"2d-wide-2x2s2", dims{[]int{4, 40}, []int{2, 2}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, false},
 		{"2d-kernel-covers-pad", dims{[]int{3, 3}, []int{5, 5}, []int{3, 3}, []int{1, 1}, []int{2, 2}, []int{2, 2}}, true},
 		{"3d", dims{[]int{4, 5, 6}, []int{2, 2, 2}, []int{2, 2, 2}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}}, true},
 		{"3d-mixed", dims{[]int{7, 5, 9}, []int{3, 2, 3}, []int{1, 2, 3}, []int{1, 2, 1}, []int{1, 0, 2}, []int{0, 1, 2}}, false},

@@ -338,6 +338,49 @@ func genPackRows(g *gen) {
 	g.f("")
 }
 
+// genMaxRows writes maxRowsAVX512: dst[i] = max(a[i], b[i]) for i < n,
+// 16 lanes at a time with a masked tail; a lane where either input is
+// NaN gets a + b (NaN), so NaN propagates like Go's max. dst may be a.
+func genMaxRows(g *gen) {
+	g.f("// func maxRowsAVX512(dst, a, b *float32, n int)")
+	g.f("TEXT ·maxRowsAVX512(SB), NOSPLIT, $0-32")
+	g.f("\tMOVQ dst+0(FP), DI")
+	g.f("\tMOVQ a+8(FP), SI")
+	g.f("\tMOVQ b+16(FP), DX")
+	g.f("\tMOVQ n+24(FP), CX")
+	g.f("maxloop:")
+	g.f("\tCMPQ CX, $16")
+	g.f("\tJLT maxtail")
+	g.f("\tVMOVUPS (SI), Z0")
+	g.f("\tVMOVUPS (DX), Z1")
+	g.f("\tVMAXPS Z1, Z0, Z2")
+	g.f("\tVCMPPS $3, Z1, Z0, K1")
+	g.f("\tVADDPS Z1, Z0, K1, Z2")
+	g.f("\tVMOVUPS Z2, (DI)")
+	g.f("\tADDQ $64, SI")
+	g.f("\tADDQ $64, DX")
+	g.f("\tADDQ $64, DI")
+	g.f("\tSUBQ $16, CX")
+	g.f("\tJMP maxloop")
+	g.f("maxtail:")
+	g.f("\tTESTQ CX, CX")
+	g.f("\tJEQ maxdone")
+	g.f("\tMOVQ $1, AX")
+	g.f("\tSHLQ CX, AX")
+	g.f("\tDECQ AX")
+	g.f("\tKMOVW AX, K2")
+	g.f("\tVMOVUPS.Z (SI), K2, Z0")
+	g.f("\tVMOVUPS.Z (DX), K2, Z1")
+	g.f("\tVMAXPS Z1, Z0, Z2")
+	g.f("\tVCMPPS $3, Z1, Z0, K1")
+	g.f("\tVADDPS Z1, Z0, K1, Z2")
+	g.f("\tVMOVUPS Z2, K2, (DI)")
+	g.f("maxdone:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 // genNEON writes f32-gemm-8x12-neon: MR=8 rows, NR=12 columns (3 vectors
 // of 4). Accumulators V8..V31, A in V0,V1, B in V2..V4. FMLA by element,
 // FADD, FMAX and FMIN have no Go mnemonic and are emitted as WORD. Full
@@ -1086,6 +1129,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genPackGather(&a5)
 	genPackRows(&a5)
+	genMaxRows(&a5)
 	genDW(&a5)
 	genGEMV(&a5)
 	genTranspose(&a5, 14)
