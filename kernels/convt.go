@@ -16,10 +16,14 @@ package kernels
 // variable so tests can exercise the path on other shapes.
 var convTMaxHW = 64
 
-// convTOK reports whether p takes the transposed path.
+// convTOK reports whether p takes the transposed path. Pointwise convs
+// (1×1, stride 1, unpadded) keep the plain GEMM, whose B is the input
+// itself (squeezenet 32→128 1×1 at 8²: 3.9 µs there, 10.6 µs here).
 func convTOK(p ConvParams) bool {
 	hw := p.OutH() * p.OutW()
-	return p.Group == 1 && hw <= convTMaxHW && p.OutC >= 2*hw
+	pointwise := p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
+		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0
+	return p.Group == 1 && hw <= convTMaxHW && p.OutC >= 2*hw && !pointwise
 }
 
 // prepareT packs the weights (OutC × K) as B panels of Wᵀ.
