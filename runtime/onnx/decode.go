@@ -1,6 +1,7 @@
 package onnx
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -45,21 +46,51 @@ func invalid(format string, args ...any) error {
 // Decode parses an ONNX ModelProto. Tensors with external data are an
 // error; use DecodeFile for such models.
 func Decode(data []byte) (*ir.Graph, error) {
-	return decode(data, "")
+	return decodeStream(bytes.NewReader(data), int64(len(data)), "", func() ([]byte, error) { return data, nil })
 }
 
 // DecodeFile reads and parses the model at path; tensors stored in
 // external files are read relative to the model's directory.
 func DecodeFile(path string) (*ir.Graph, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("onnx: %w", err)
 	}
-	g, err := decode(data, filepath.Dir(path))
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	g, err := decodeStream(f, st.Size(), filepath.Dir(path), func() ([]byte, error) { return os.ReadFile(path) })
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return g, nil
+}
+
+// decodeStream decodes the model read through r (size bytes) from a
+// skeleton without the initializers' raw_data, which is then read straight
+// into the tensors (stream.go). When the walk or the skeleton fails, the
+// whole model from full is decoded instead, for the same errors.
+func decodeStream(r io.ReaderAt, size int64, dir string, full func() ([]byte, error)) (*ir.Graph, error) {
+	if size > 0 {
+		if skel, spans, err := skeleton(r, size); err == nil {
+			var m pb.ModelProto
+			if err := proto.Unmarshal(skel, &m); err == nil && len(m.GetGraph().GetInitializer()) == len(spans) {
+				return build(&m, dir, func(i int) *rawSource {
+					if !spans[i].ok {
+						return nil
+					}
+					return &rawSource{r: r, span: spans[i]}
+				})
+			}
+		}
+	}
+	data, err := full()
+	if err != nil {
+		return nil, fmt.Errorf("onnx: %w", err)
+	}
+	return decode(data, dir)
 }
 
 func decode(data []byte, dir string) (*ir.Graph, error) {
@@ -70,6 +101,12 @@ func decode(data []byte, dir string) (*ir.Graph, error) {
 	if err := proto.Unmarshal(data, &m); err != nil {
 		return nil, invalid("protobuf decoding failed (corrupt or truncated file?): %v", err)
 	}
+	return build(&m, dir, func(int) *rawSource { return nil })
+}
+
+// build converts a parsed model; raw returns the source of initializer
+// i's raw_data when it was left out of m (nil: use the message's).
+func build(m *pb.ModelProto, dir string, raw func(i int) *rawSource) (*ir.Graph, error) {
 	if m.IrVersion == 0 && m.Graph == nil {
 		return nil, invalid("no ir_version and no graph (is this an ONNX file?)")
 	}
@@ -111,7 +148,7 @@ func decode(data []byte, dir string) (*ir.Graph, error) {
 		if name == "" {
 			return nil, invalid("initializer %d has no name", i)
 		}
-		t, err := tensorFromProto(tp, dir)
+		t, err := tensorFromProto(tp, dir, raw(i))
 		if err != nil {
 			return nil, fmt.Errorf("initializer %q: %w", name, err)
 		}
@@ -249,7 +286,7 @@ func attrFromProto(ap *pb.AttributeProto, dir string) (*ir.Attr, error) {
 		if ap.T == nil {
 			return nil, invalid("TENSOR attribute without a tensor")
 		}
-		t, err := tensorFromProto(ap.T, dir)
+		t, err := tensorFromProto(ap.T, dir, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -302,7 +339,7 @@ func DecodeTensor(data []byte) (*ir.Tensor, string, error) {
 	if err := proto.Unmarshal(data, &tp); err != nil {
 		return nil, "", fmt.Errorf("%w: not a valid TensorProto: %v", ErrInvalid, err)
 	}
-	t, err := tensorFromProto(&tp, "")
+	t, err := tensorFromProto(&tp, "", nil)
 	if err != nil {
 		return nil, tp.GetName(), err
 	}
@@ -319,7 +356,9 @@ func TensorDType(data []byte) (ir.DType, error) {
 	return ir.DType(tp.DataType), nil
 }
 
-func tensorFromProto(tp *pb.TensorProto, dir string) (*ir.Tensor, error) {
+// tensorFromProto converts a TensorProto; src, when not nil, reads the
+// raw_data left out of tp by the streaming decode.
+func tensorFromProto(tp *pb.TensorProto, dir string, src *rawSource) (*ir.Tensor, error) {
 	shape := make(ir.Shape, len(tp.Dims))
 	n := int64(1)
 	for i, d := range tp.Dims {
@@ -348,6 +387,21 @@ func tensorFromProto(tp *pb.TensorProto, dir string) (*ir.Tensor, error) {
 		return nil, invalid("tensor %q has no data_type", tp.GetName())
 	default:
 		return nil, fmt.Errorf("%w: tensor %q has element type %v; edge runs float32, int64, int32 and bool (float16/float64 weights are converted)", ErrUnsupportedType, tp.GetName(), dt)
+	}
+	if src != nil && tp.DataLocation != pb.TensorProto_EXTERNAL {
+		if dt == ir.Float32 {
+			if want := 4 * int64(count); src.span.n != want {
+				return nil, invalid("tensor %q of %v %v has %d bytes of raw_data, want %d", tp.GetName(), dt, shape, src.span.n, want)
+			}
+			return streamFloat32(shape, count, src)
+		}
+		if want := int64(count) * int64(dt.Size()); src.span.n != want {
+			return nil, invalid("tensor %q of %v %v has %d bytes of raw_data, want %d", tp.GetName(), dt, shape, src.span.n, want)
+		}
+		var err error
+		if raw, err = src.bytes(); err != nil {
+			return nil, err
+		}
 	}
 	out := &ir.Tensor{Shape: shape}
 	if raw != nil || tp.DataLocation == pb.TensorProto_EXTERNAL {

@@ -1,0 +1,67 @@
+package onnx
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+)
+
+// TestStreamMatchesWholeDecode checks that the streaming decode (skeleton
+// plus raw_data read into the tensors) yields the graph the whole-file
+// decode does, on the fixtures and the ONNX test models, and that it does
+// not fall back for them.
+func TestStreamMatchesWholeDecode(t *testing.T) {
+	paths, _ := filepath.Glob("/work/shared/models/*.onnx")
+	more, _ := filepath.Glob("/usr/share/libonnx-testdata/data/pytorch-converted/*/model.onnx")
+	paths = append(paths, more...)
+	more, _ = filepath.Glob("/usr/share/libonnx-testdata/data/node/test_conv*/model.onnx")
+	paths = append(paths, more...)
+	if len(paths) == 0 {
+		t.Skip("no fixture models")
+	}
+	for _, p := range paths {
+		t.Run(filepath.Base(filepath.Dir(p))+"/"+filepath.Base(p), func(t *testing.T) {
+			data, err := os.ReadFile(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := decode(data, filepath.Dir(p))
+			if err != nil {
+				t.Skip(err)
+			}
+			if _, _, err := skeleton(bytes.NewReader(data), int64(len(data))); err != nil {
+				t.Fatalf("skeleton: %v (the streaming decode would fall back)", err)
+			}
+			fell := false
+			got, err := decodeStream(bytes.NewReader(data), int64(len(data)), filepath.Dir(p), func() ([]byte, error) { fell = true; return data, nil })
+			if err != nil || fell {
+				t.Fatalf("decodeStream: %v, fell back %v", err, fell)
+			}
+			if !reflect.DeepEqual(got, want) {
+				t.Fatal("streaming decode differs from the whole-file decode")
+			}
+			got, err = DecodeFile(p)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("DecodeFile differs from the whole-file decode (err %v)", err)
+			}
+		})
+	}
+}
+
+// TestStreamTruncated checks that every truncation of a model is an
+// error from the streaming path as from the whole-file one.
+func TestStreamTruncated(t *testing.T) {
+	data, err := os.ReadFile("/work/shared/models/fmnist-small.onnx")
+	if err != nil {
+		t.Skip(err)
+	}
+	for _, n := range []int{1, 2, 10, 100, 1000, len(data) / 3, len(data) / 2, len(data) - 1} {
+		_, errFull := decode(data[:n], "")
+		_, errStream := Decode(data[:n])
+		if (errFull == nil) != (errStream == nil) {
+			t.Errorf("%d bytes: whole-file error %v, streaming error %v", n, errFull, errStream)
+		}
+	}
+}
