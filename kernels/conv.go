@@ -305,7 +305,7 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 	}
 	if c.algo == convTransposed {
 		for b := 0; b < batch; b++ {
-			c.runT(pool, in[b*inSize:(b+1)*inSize], out[b*p.OutC*hw:(b+1)*p.OutC*hw], ws, nil)
+			c.runT(pool, in[b*inSize:(b+1)*inSize], out[b*p.OutC*hw:(b+1)*p.OutC*hw], ws)
 		}
 		return
 	}

@@ -144,7 +144,7 @@ func (c *Conv2D) buildColT(img, col []float32, r0, r1 int) {
 }
 
 // runT convolves one image on the transposed path.
-func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32, res []float32) {
+func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32) {
 	p := c.p
 	hw := p.OutH() * p.OutW()
 	k := p.InC * p.KH * p.KW
@@ -170,22 +170,19 @@ func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32, res []float32) {
 		prepackedB: true,
 	}
 	ep := Epilogue{ColBias: c.bias, Act: p.Act}
-	if res != nil {
-		ep.Act = Activation{}
-	}
 	g.run(pool, c.blk, hw, p.OutC, k, &src, false, ct, p.OutC, ep)
-	// Cᵀ → NCHW, adding the residual and its activation when given.
-	for o := 0; o < p.OutC; o++ {
-		row := dst[o*hw : (o+1)*hw]
-		if res == nil {
+	// Cᵀ → NCHW, on the pool when large.
+	transpose := func(lo, hi int) {
+		for o := lo; o < hi; o++ {
+			row := dst[o*hw : (o+1)*hw]
 			for j := range row {
 				row[j] = ct[j*p.OutC+o]
 			}
-			continue
 		}
-		rrow := res[o*hw : (o+1)*hw]
-		for j := range row {
-			row[j] = p.Act.Apply(ct[j*p.OutC+o] + rrow[j])
-		}
+	}
+	if hw*p.OutC >= 1<<13 {
+		pool.Parallel(p.OutC, transpose)
+	} else {
+		transpose(0, p.OutC)
 	}
 }
