@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/edgeml/edge/compress/internal/fmnist"
+	"github.com/edgeml/edge/data"
 	"github.com/edgeml/edge/runtime"
 	"github.com/edgeml/edge/runtime/ir"
 )
@@ -33,9 +33,23 @@ func loadFixture(t testing.TB, name string) *runtime.Model {
 
 func loadCalib(t testing.TB, split string, off, n int) Calibration {
 	t.Helper()
-	x, y, err := fmnist.Load(split, off, n)
+	ds, err := data.Open("fashion-mnist", split)
 	if err != nil {
 		t.Skipf("Fashion-MNIST not available: %v", err)
+	}
+	if n <= 0 || off+n > ds.Len() {
+		n = ds.Len() - off
+	}
+	// Every fixture model shares the preprocessing of fmnist-small.
+	m := loadFixture(t, "fmnist-small")
+	prep, err := data.FromModel(m.Info().Metadata, m.Inputs()[0].Shape)
+	if err != nil {
+		t.Fatal(err)
+	}
+	x := ir.NewTensor(ir.Float32, ir.Shape(prep.Shape(n)))
+	y := make([]int, n)
+	if err := prep.Fill(ds, off, n, x.F32, y, 2); err != nil {
+		t.Fatal(err)
 	}
 	return Calibration{Images: x, Labels: y}
 }
