@@ -6,10 +6,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	goruntime "runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 )
 
 // ErrNoCache reports that no cached calibration matches the key.
@@ -49,14 +52,65 @@ func CacheDir() (string, error) {
 	return filepath.Join(home, ".cache", "edge"), nil
 }
 
+// CalibrationFormat is the version of the calibration's content and of
+// the cost model that reads it; it is part of the cache key. Bump it
+// when the calibration shapes, their JSON or Predict's use of them
+// change.
+const CalibrationFormat = 2
+
+// Build fingerprints the running binary for the cache key: the VCS
+// revision ("+dirty" when the tree was modified) recorded by
+// debug.ReadBuildInfo, and the first 12 hex digits of the SHA-256 of the
+// executable file, so that any rebuild of the kernels or the calibration
+// code — committed or not, with or without VCS stamping — measures again.
+// When the executable cannot be read the Go version stands in for the
+// hash.
+func Build() string { return buildFingerprint() }
+
+// buildFingerprint is a variable so that tests can simulate a rebuild.
+var buildFingerprint = sync.OnceValue(func() string {
+	rev, dirty := "norev", ""
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		for _, s := range bi.Settings {
+			switch {
+			case s.Key == "vcs.revision" && len(s.Value) >= 12:
+				rev = s.Value[:12]
+			case s.Key == "vcs.modified" && s.Value == "true":
+				dirty = "+dirty"
+			}
+		}
+	}
+	return rev + dirty + "/" + exeHash()
+})
+
+// exeHash hashes the running executable (the Go version when it cannot
+// be read).
+func exeHash() string {
+	path, err := os.Executable()
+	if err != nil {
+		return goruntime.Version()
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return goruntime.Version()
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return goruntime.Version()
+	}
+	return hex.EncodeToString(h.Sum(nil))[:12]
+}
+
 // cacheKey identifies a calibration: CPU model, board, edge version,
-// GEMM kernel, mode and thread counts.
+// build fingerprint, calibration format, GEMM kernel, mode and thread
+// counts.
 func cacheKey(p *Profile, kernel string, quick bool, threads []int) string {
 	mode := "full"
 	if quick {
 		mode = "quick"
 	}
-	return fmt.Sprintf("%s|%s|%s|%s|%s|%v", p.CPU.Model, p.Board.Name, Version(), kernel, mode, threads)
+	return fmt.Sprintf("%s|%s|%s|%s|fmt%d|%s|%s|%v", p.CPU.Model, p.Board.Name, Version(), buildFingerprint(), CalibrationFormat, kernel, mode, threads)
 }
 
 // cacheFile names the file of a key: a readable prefix plus a hash.

@@ -42,6 +42,8 @@ type CalibrateOptions struct {
 type Calibration struct {
 	Key       string    `json:"key"`     // cache key
 	Version   string    `json:"version"` // edge version that measured it
+	Build     string    `json:"build"`   // Build() of the binary that measured it
+	Format    int       `json:"format"`  // CalibrationFormat
 	CPUModel  string    `json:"cpu_model"`
 	Board     string    `json:"board"`
 	Arch      string    `json:"arch"`
@@ -99,6 +101,10 @@ type ShapeResult struct {
 	// RateGBs is, for pool/elemwise, the bytes (inputs + outputs) the
 	// operator moves per nanosecond, after the overhead.
 	RateGBs float64 `json:"rate_gbs,omitempty"`
+	// Layer is the LayerSig of a model layer measured by AddLayers
+	// ("" for the built-in calibration shapes); Weights its weight bytes.
+	Layer   string `json:"layer,omitempty"`
+	Weights int64  `json:"weights,omitempty"`
 }
 
 // MemoryResult is the copy bandwidth and dispatch overhead at one
@@ -206,7 +212,8 @@ func calShapes(quick bool) []calShape {
 var ErrCalibration = errors.New("device: calibration failed")
 
 // Calibrate measures the kernels on this machine (or returns the cached
-// result for the same CPU, board, edge version, kernel and mode). It
+// result for the same CPU, board, edge version, build, calibration
+// format, kernel and mode). It
 // honours ctx: a cancelled context stops the measurement and returns
 // ctx.Err().
 func Calibrate(ctx context.Context, opts CalibrateOptions) (*Calibration, error) {
@@ -276,7 +283,7 @@ func measure(ctx context.Context, opts CalibrateOptions, prof *Profile, threads 
 	// for single runs that outlast their share.
 	deadline := start.Add(total * 75 / 100)
 	cal := &Calibration{
-		Version: Version(), CPUModel: prof.CPU.Model, Board: prof.Board.Name, Arch: prof.CPU.Arch,
+		Version: Version(), Build: buildFingerprint(), Format: CalibrationFormat, CPUModel: prof.CPU.Model, Board: prof.Board.Name, Arch: prof.CPU.Arch,
 		Kernel: kernel, Quick: opts.Quick, CreatedAt: start.UTC().Truncate(time.Second),
 		Throttled: prof.Thermal.Throttled != nil && !prof.Thermal.Throttled.Trustworthy(),
 	}
@@ -368,8 +375,22 @@ func measure(ctx context.Context, opts CalibrateOptions, prof *Profile, threads 
 	return cal, nil
 }
 
-// derive fills ComputeGFLOPS and Slowdown from the raw timings.
+// derive fills ComputeGFLOPS and RateGBs from the raw timings, and makes
+// the memory rates non-decreasing in the thread count: more threads
+// never have less bandwidth (nor fetch evicted weights more slowly), so
+// a lower figure at more threads is a neighbour's interference, and the
+// figure of fewer threads stands.
 func (c *Calibration) derive() {
+	for i := 1; i < len(c.Memory); i++ {
+		p, m := c.Memory[i-1], &c.Memory[i]
+		m.DRAMGBs = max(m.DRAMGBs, p.DRAMGBs)
+		switch {
+		case p.ColdBytes > 0 && p.ColdGBs == 0:
+			m.ColdGBs = 0 // no measurable penalty at fewer threads
+		case p.ColdGBs > 0 && m.ColdGBs > 0:
+			m.ColdGBs = max(m.ColdGBs, p.ColdGBs)
+		}
+	}
 	for i := range c.Shapes {
 		s := &c.Shapes[i]
 		ohd := c.memFor(s.Threads).OverheadNs
@@ -390,6 +411,7 @@ type calRun struct {
 	shape        calShape
 	m, n, k      int
 	flops, bytes int64
+	weights      int64 // weight bytes (model layers)
 	kernel       string
 	stride       int
 	per          int   // operators per run (graph chains)
@@ -430,15 +452,18 @@ func prepare(cfg kernels.Config, shapes []calShape) ([]calRun, error) {
 			r.run = func(pool *kernels.Pool) { c.Run(pool, 1, in, o, ws) }
 		case CatFC:
 			m, k, n := s.fcM, s.fcK, s.fcN
-			g := kernels.SelectGemmFor(cfg, m, n, k)
+			// As ops.Gemm plans a PyTorch Linear: a packed dense layer.
 			a, w, o := fill(m*k), fill(n*k), make([]float32, m*n)
+			d, err := kernels.NewDense(cfg, k, n, m, w, nil, kernels.Activation{})
+			if err != nil {
+				return nil, fmt.Errorf("device: calibration shape %s: %w", s.name, err)
+			}
 			r.m, r.n, r.k = m, n, k
 			r.flops = 2 * int64(m) * int64(n) * int64(k)
 			r.bytes = 4 * int64(len(a)+len(w)+len(o))
-			r.kernel = g.Name
+			r.kernel = d.Kernel()
 			r.stride = 1
-			// As ops.Gemm runs a PyTorch Linear: B = Wᵀ (transB).
-			r.run = func(pool *kernels.Pool) { g.Sgemm(pool, false, true, m, n, k, 1, a, k, w, k, 0, o, n) }
+			r.run = func(pool *kernels.Pool) { d.Run(pool, m, a, o) }
 		case CatPool:
 			pk, err := kernels.NewPooling(cfg, s.pool)
 			if err != nil {

@@ -59,6 +59,9 @@ func TestPredictionCPUTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if _, err := cal.AddLayers(context.Background(), layers, LayerCalOptions{Threads: []int{1}}); err != nil {
+			t.Fatal(err)
+		}
 		pr, err := Predict(layers, cal, 1)
 		if err != nil {
 			t.Fatal(err)

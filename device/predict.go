@@ -191,7 +191,10 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 		// Roofline: the slower of compute at the achieved rate and
 		// moving the bytes; MemoryMs is what memory adds beyond compute.
 		mr, nr := TileOf(l.Kernel)
-		g, basis := c.rate(cat, threads, m, n, k, max(l.Conv.StrideH, l.Conv.StrideW, 1), mr, nr)
+		g, basis := c.rate(cat, l.Kernel, threads, m, n, k, max(l.Conv.StrideH, l.Conv.StrideW, 1), mr, nr)
+		if s, ok := c.measured(threads, LayerSig(l)); ok && s.ComputeGFLOPS > 0 {
+			g, basis = s.ComputeGFLOPS, "layer"
+		}
 		lc.GFLOPS, lc.Basis = g, basis
 		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
 		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
@@ -226,8 +229,14 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 // log2 K, 2·log2 stride), and the average is multiplied by the layer's
 // tile efficiency.
 // A calibrated shape thus reproduces its own rate.
-func (c *Calibration) rate(cat string, threads, m, n, k, stride, mr, nr int) (float64, string) {
-	cands := c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.ComputeGFLOPS > 0 })
+func (c *Calibration) rate(cat, kernel string, threads, m, n, k, stride, mr, nr int) (float64, string) {
+	fam := kernelFamily(kernel)
+	cands := c.shapesOf(threads, func(s ShapeResult) bool {
+		return s.Category == cat && s.ComputeGFLOPS > 0 && fam != "" && kernelFamily(s.Kernel) == fam
+	})
+	if len(cands) == 0 {
+		cands = c.shapesOf(threads, func(s ShapeResult) bool { return s.Category == cat && s.ComputeGFLOPS > 0 })
+	}
 	if len(cands) == 0 {
 		cands = c.shapesOf(threads, func(s ShapeResult) bool {
 			return (s.Category == CatConv || s.Category == CatPointwise) && s.ComputeGFLOPS > 0
@@ -252,6 +261,29 @@ func (c *Calibration) rate(cat string, threads, m, n, k, stride, mr, nr int) (fl
 		}
 	}
 	return math.Exp(sl/sw) * tileEff(m, n, mr, nr), best
+}
+
+// kernelFamily is the algorithm part of a kernel name: the text before
+// the first "/" ("f32-conv3x3s1-winograd2x2-avx512" of
+// "f32-conv3x3s1-winograd2x2-avx512/f32-gemm-6x64-avx512"), or the
+// whole name.
+func kernelFamily(kernel string) string {
+	f, _, _ := strings.Cut(kernel, "/")
+	return f
+}
+
+// measured returns the AddLayers measurement of the layer signature sig
+// at the thread count.
+func (c *Calibration) measured(threads int, sig string) (ShapeResult, bool) {
+	if sig == "" {
+		return ShapeResult{}, false
+	}
+	for _, s := range c.Shapes {
+		if s.Threads == threads && s.Layer == sig {
+			return s, true
+		}
+	}
+	return ShapeResult{}, false
 }
 
 // tileEff is the useful fraction of the padded tile area when an m×n

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 
 	"github.com/edgeml/edge/device"
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
 )
 
@@ -119,6 +121,9 @@ func deriveBudget(e *env, m *runtime.Model, sopts runtime.Options, tg device.Tar
 		if cal, err = calibrate(e, prof, sopts.Kernels, quick, false); err != nil {
 			return nil, err
 		}
+		if err = calibrateLayers(e, cal, layers, sopts.Kernels, threads); err != nil {
+			return nil, err
+		}
 		if pred, err = device.Predict(layers, cal, threads); err != nil {
 			return nil, err
 		}
@@ -148,6 +153,25 @@ func deriveBudget(e *env, m *runtime.Model, sopts runtime.Options, tg device.Tar
 		rep.Calibration = fmt.Sprintf("%s, %s", cal.Kernel, how)
 	}
 	return rep, nil
+}
+
+// calibrateLayers times the model's compute layers not yet in cal with
+// the kernels the runtime plans for them (device.(*Calibration).AddLayers)
+// and caches the extended calibration.
+func calibrateLayers(e *env, cal *device.Calibration, layers []runtime.Layer, cfg kernels.Config, threads int) error {
+	bar := e.newProgress("calibrating the model's layers", 0).Tick()
+	n, err := cal.AddLayers(context.Background(), layers, device.LayerCalOptions{Threads: []int{threads}, Kernels: cfg})
+	bar.Done()
+	if err != nil {
+		return err
+	}
+	if n > 0 && cal.Key != "" {
+		if dir, err := device.CacheDir(); err == nil {
+			// A cache that cannot be written only costs a re-measurement.
+			_ = device.SaveCalibration(dir, cal)
+		}
+	}
+	return nil
 }
 
 func (o *budgetOpts) run(e *env, args []string) error {

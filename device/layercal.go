@@ -1,0 +1,215 @@
+package device
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/edgeml/edge/kernels"
+	"github.com/edgeml/edge/runtime"
+)
+
+// LayerCalOptions configure (*Calibration).AddLayers.
+type LayerCalOptions struct {
+	// Threads lists the thread counts Predict will be asked for; the
+	// layers are measured at the calibrated counts it interpolates
+	// between (nil: at every calibrated count).
+	Threads []int
+	// Kernels restricts the instruction sets, as for the model's plan.
+	Kernels kernels.Config
+	// PerLayer bounds the warm runs of one layer shape (default 40 ms;
+	// at least three warm runs are always taken).
+	PerLayer time.Duration
+}
+
+// LayerSig identifies the work of a compute layer for calibration: the
+// operator, its full convolution geometry (or the dense product's rows,
+// inputs and outputs) and the fused activation. Layers with the same
+// signature run the same kernel on the same shapes. It returns "" for
+// layers that are not convolutions or matrix products.
+func LayerSig(l runtime.Layer) string {
+	p := l.Conv
+	switch l.OpType {
+	case "Conv":
+		if p.InC <= 0 || p.InH <= 0 || p.InW <= 0 || p.OutC <= 0 || p.Group <= 0 || p.StrideH <= 0 || p.StrideW <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("conv:%dc%dx%d-%dc-k%dx%d-s%dx%d-d%dx%d-p%d,%d,%d,%d-g%d-b%d-%s",
+			p.InC, p.InH, p.InW, p.OutC, p.KH, p.KW, p.StrideH, p.StrideW, p.DilH, p.DilW,
+			p.PadTop, p.PadLeft, p.PadBottom, p.PadRight, p.Group, batchOf(l), l.Fused)
+	case "Gemm", "MatMul":
+		m, n, k, _ := gemmDims(l, CatFC)
+		if n <= 0 || k <= 0 || l.Params <= 0 {
+			return ""
+		}
+		return fmt.Sprintf("dense:%dx%dx%d-%s", m, k, n, l.Fused)
+	}
+	return ""
+}
+
+func batchOf(l runtime.Layer) int {
+	if len(l.Inputs) > 0 && len(l.Inputs[0]) > 0 && l.Inputs[0][0] > 0 {
+		return l.Inputs[0][0]
+	}
+	return 1
+}
+
+// AddLayers measures the compute layers of a model (as
+// (*runtime.Model).Layers returns them) that the calibration has not
+// measured yet: each distinct LayerSig is built with the kernels the
+// runtime plans for it (kernels.NewConv2D, kernels.NewDense) and timed
+// cache-hot at each thread count, like the calibration shapes. The
+// results join c.Shapes (Layer set to the signature), where Predict uses
+// them for layers of the same signature and, like any calibrated shape,
+// to interpolate others. It returns how many shapes were added (save
+// the calibration again to cache them). It honours ctx.
+func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opts LayerCalOptions) (int, error) {
+	if len(c.Threads) == 0 {
+		return 0, fmt.Errorf("device: calibrating layers needs a calibration with measurements; run Calibrate first")
+	}
+	threads := c.Threads
+	if len(opts.Threads) > 0 {
+		threads = nil
+		for _, t := range opts.Threads {
+			if t <= 0 {
+				t = c.Threads[len(c.Threads)-1]
+			}
+			lo, hi, _ := c.bracket(t)
+			threads = append(threads, lo, hi)
+		}
+		slices.Sort(threads)
+		threads = slices.Compact(threads)
+	}
+	per := opts.PerLayer
+	if per <= 0 {
+		per = 40 * time.Millisecond
+	}
+	have := map[string]bool{}
+	for _, s := range c.Shapes {
+		if s.Layer != "" {
+			have[fmt.Sprint(s.Threads, s.Layer)] = true
+		}
+	}
+	type job struct {
+		l   runtime.Layer
+		sig string
+		ts  []int
+	}
+	var jobs []job
+	seen := map[string]bool{}
+	for _, l := range layers {
+		sig := LayerSig(l)
+		if sig == "" || seen[sig] {
+			continue
+		}
+		seen[sig] = true
+		var ts []int
+		for _, t := range threads {
+			if !have[fmt.Sprint(t, sig)] {
+				ts = append(ts, t)
+			}
+		}
+		if len(ts) > 0 {
+			jobs = append(jobs, job{l, sig, ts})
+		}
+	}
+	if len(jobs) == 0 {
+		return 0, nil
+	}
+	pools := map[int]*kernels.Pool{}
+	defer func() {
+		for _, p := range pools {
+			p.Close()
+		}
+	}()
+	added := 0
+	for _, j := range jobs {
+		r, err := layerRun(opts.Kernels, j.l)
+		if err != nil {
+			return added, fmt.Errorf("device: calibrating layer %q: %w", j.l.Name, err)
+		}
+		for _, t := range j.ts {
+			if err := ctx.Err(); err != nil {
+				return added, err
+			}
+			pool := pools[t]
+			if pool == nil {
+				pool = kernels.NewPool(t)
+				pools[t] = pool
+			}
+			ns := timeRuns(func() { r.run(pool) }, per, 3)
+			s := ShapeResult{Name: "layer " + j.l.Name, Category: r.shape.cat, Threads: t, M: r.m, N: r.n, K: r.k, Stride: r.stride,
+				Flops: r.flops, Bytes: r.bytes, Ns: ns, Kernel: r.kernel, Layer: j.sig, Weights: r.weights}
+			s.MR, s.NR = TileOf(r.kernel)
+			s.GFLOPS = float64(r.flops) / ns
+			s.ComputeGFLOPS = float64(r.flops) / max(ns-c.memFor(t).OverheadNs, ns/2)
+			c.Shapes = append(c.Shapes, s)
+			added++
+		}
+	}
+	return added, nil
+}
+
+// layerRun builds the kernel of one compute layer on synthetic weights.
+func layerRun(cfg kernels.Config, l runtime.Layer) (calRun, error) {
+	fill := func(n int) []float32 {
+		b := make([]float32, n)
+		for i := range b {
+			b[i] = float32(i%13-6) * 0.01
+		}
+		return b
+	}
+	act := kernels.Activation{}
+	if l.Fused == "Relu" {
+		act.Kind = kernels.ActRelu
+	}
+	batch := batchOf(l)
+	switch l.OpType {
+	case "Conv":
+		p := l.Conv
+		w := fill(p.OutC * p.InC / p.Group * p.KH * p.KW)
+		k, err := kernels.NewConv2D(cfg, p, w, fill(p.OutC))
+		if err != nil {
+			return calRun{}, err
+		}
+		in := fill(batch * p.InC * p.InH * p.InW)
+		o := make([]float32, batch*p.OutC*p.OutH()*p.OutW())
+		ws := make([]float32, k.WorkspaceLen())
+		cat := Category(l)
+		m, n, kk, reps := gemmDims(l, cat)
+		return calRun{shape: calShape{cat: cat}, m: m, n: n, k: kk, stride: max(p.StrideH, p.StrideW),
+			flops: 2 * int64(m) * int64(n) * int64(kk) * reps, bytes: 4 * int64(len(in)+len(w)+len(o)), weights: 4 * int64(len(w)),
+			kernel: k.Kernel(), run: func(pool *kernels.Pool) { k.Run(pool, batch, in, o, ws) }}, nil
+	default:
+		m, n, k, _ := gemmDims(l, CatFC)
+		d, err := kernels.NewDense(cfg, k, n, m, fill(n*k), fill(n), act)
+		if err != nil {
+			return calRun{}, err
+		}
+		x, y := fill(m*k), make([]float32, m*n)
+		cat := CatFC
+		if m >= 8 {
+			cat = CatPointwise
+		}
+		return calRun{shape: calShape{cat: cat}, m: m, n: n, k: k, stride: 1,
+			flops: 2 * int64(m) * int64(n) * int64(k), bytes: 4 * int64(m*k+n*k+m*n), weights: 4 * int64(n*k),
+			kernel: d.Kernel(), run: func(pool *kernels.Pool) { d.Run(pool, m, x, y) }}, nil
+	}
+}
+
+// timeRuns runs fn once (cold), then at least minRuns more times and
+// more while the budget lasts (at most 200), and returns the lower
+// quartile of the warm runs in nanoseconds.
+func timeRuns(fn func(), budget time.Duration, minRuns int) float64 {
+	fn()
+	start := time.Now()
+	var ts []float64
+	for len(ts) < minRuns || time.Since(start) < budget && len(ts) < 200 {
+		t0 := clockNs()
+		fn()
+		ts = append(ts, float64(clockNs()-t0))
+	}
+	slices.Sort(ts)
+	return max(ts[len(ts)/4], 1)
+}
