@@ -23,15 +23,3 @@ var archDWKernels = []*dwKernel{
 
 // archWino is nil: the Winograd transforms are generic on arm64.
 var archWino *winoKernels
-
-// archPackRows is nil: the row packer is generic on arm64.
-var (
-	archPackRows    func(dst, src *float32, offs *int, kc, nfull, nr int)
-	archPackRowsISA ISA
-)
-
-// archMaxRows is nil: the pooling row max is generic here.
-var (
-	archMaxRows    func(dst, a, b *float32, n int)
-	archMaxRowsISA ISA
-)

@@ -171,3 +171,18 @@ func clampInts[T int64 | int32](dst, src []T, lo, hi T) {
 		dst[i] = min(max(v, lo), hi)
 	}
 }
+
+// fuseAct implements Fuser.FuseActivation for an operator whose fused
+// activation is *dst: it takes a Relu or Clip when nothing is fused yet
+// and the operator is not planned.
+func fuseAct(dst *kernels.Activation, planned bool, a kernels.Activation) bool {
+	if planned || dst.Kind != kernels.ActNone {
+		return false
+	}
+	switch a.Kind {
+	case kernels.ActRelu, kernels.ActClip:
+		*dst = a
+		return true
+	}
+	return false
+}

@@ -212,15 +212,7 @@ func newConv(n *ir.Node, opset int) (Op, error) {
 // FuseActivation makes Relu or Clip the convolution's epilogue. It must
 // be called before Plan; only one activation can be fused.
 func (c *convOp) FuseActivation(a kernels.Activation) bool {
-	if c.geom != nil || c.act.Kind != kernels.ActNone {
-		return false
-	}
-	switch a.Kind {
-	case kernels.ActRelu, kernels.ActClip:
-		c.act = a
-		return true
-	}
-	return false
+	return fuseAct(&c.act, c.geom != nil, a)
 }
 
 // MACs is the multiply-accumulate count of one run.

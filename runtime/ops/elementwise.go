@@ -316,15 +316,7 @@ type binaryOp struct {
 // residual Add + Relu of ResNets: one pass instead of two). It must be
 // called before Plan; other binary operators do not fuse.
 func (b *binaryOp) FuseActivation(a kernels.Activation) bool {
-	if b.kind != binAdd || b.planned || b.act.Kind != kernels.ActNone {
-		return false
-	}
-	switch a.Kind {
-	case kernels.ActRelu, kernels.ActClip:
-		b.act = a
-		return true
-	}
-	return false
+	return b.kind == binAdd && fuseAct(&b.act, b.planned, a)
 }
 
 func newBinary(k binKind) Factory {

@@ -64,15 +64,7 @@ func newGemm(n *ir.Node, opset int) (Op, error) {
 // FuseActivation makes Relu or Clip the GEMM's epilogue. It must be
 // called before Plan; only one activation can be fused.
 func (g *gemmOp) FuseActivation(a kernels.Activation) bool {
-	if g.planned || g.act.Kind != kernels.ActNone {
-		return false
-	}
-	switch a.Kind {
-	case kernels.ActRelu, kernels.ActClip:
-		g.act = a
-		return true
-	}
-	return false
+	return fuseAct(&g.act, g.planned, a)
 }
 
 // MACs is the multiply-accumulate count of one run.
@@ -132,13 +124,16 @@ func (g *gemmOp) Plan(env *Env, in []Value) ([]Value, error) {
 	if in[1].Const != nil && !g.transA && ka > 0 && nn > 0 && (!useC || (g.bias != nil && !rowBias)) {
 		// W (N×K) = alpha·op(B)ᵀ.
 		b := in[1].Const.F32
-		w := make([]float32, nn*ka)
-		for j := 0; j < nn; j++ {
-			for l := 0; l < ka; l++ {
-				if g.transB {
-					w[j*ka+l] = g.alpha * b[j*ka+l]
-				} else {
-					w[j*ka+l] = g.alpha * b[l*nn+j]
+		w := b // transB and alpha 1: B already is W, and NewDense packs a copy
+		if !g.transB || g.alpha != 1 {
+			w = make([]float32, nn*ka)
+			for j := 0; j < nn; j++ {
+				for l := 0; l < ka; l++ {
+					if g.transB {
+						w[j*ka+l] = g.alpha * b[j*ka+l]
+					} else {
+						w[j*ka+l] = g.alpha * b[l*nn+j]
+					}
 				}
 			}
 		}
@@ -182,13 +177,17 @@ func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	}
 	m, n, k := g.m, g.n, g.k
 	a, b, y := in[0].F32, in[1].F32, out[0].F32
-	if len(a) != m*k || len(b) != k*n || len(y) != m*n {
-		return nodeErrf(g.node, "run: operand sizes %d, %d, %d differ from the planned %d×%d·%d×%d", len(a), len(b), len(y), m, k, k, n)
-	}
 	pool := ctxPool(ctx)
 	if g.dense != nil {
+		// B and C are packed in dense (Absorbs): their data is not read.
+		if len(a) != m*k || len(y) != m*n {
+			return nodeErrf(g.node, "run: operand sizes %d, %d differ from the planned %d×%d, %d×%d", len(a), len(y), m, k, m, n)
+		}
 		g.dense.Run(pool, m, a, y)
 		return nil
+	}
+	if len(a) != m*k || len(b) != k*n || len(y) != m*n {
+		return nodeErrf(g.node, "run: operand sizes %d, %d, %d differ from the planned %d×%d·%d×%d", len(a), len(b), len(y), m, k, k, n)
 	}
 	ep := kernels.Epilogue{Act: g.act}
 	var beta float32
