@@ -98,14 +98,24 @@
 //     the NCHW output. Bias is a column bias of Cᵀ.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
 //
-// Apart from the small gemmT matrices, no im2col buffer exists: B panels are packed KC×NC at a
-// time. Weights are packed into A panels once, at creation; bias (per
-// output channel = GEMM row) and activation are fused into the GEMM
+// Apart from the small gemmT matrices, no im2col buffer exists: B panels
+// are packed KC×NC at a time (on amd64 the stride-1 path's row copies are
+// packRowsAVX). Weights are packed once, at creation (A panels, or B
+// panels of Wᵀ for gemmT); bias and activation are fused into the GEMM
 // epilogue. WorkspaceLen is the scratch Run needs (zero for pointwise and
 // depthwise).
 //
 // NewDense plans a fully connected layer y = x·Wᵀ + b with W packed into
 // B panels at creation.
+//
+// # Pooling
+//
+// NewPooling plans max/average pooling of any rank. 2-D max pooling
+// without indices (f32-maxpool-2d-avx512 or -generic) works on whole
+// rows: the input rows of an output row's windows are merged by an
+// elementwise max, the kernel columns by maxima of shifted copies of that
+// row, and each output picks its column; NaN propagates. Other cases run
+// a loop nest (rank ≤ 3) or an N-D odometer.
 //
 // # Threads
 //
