@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/edgeml/edge/kernels"
@@ -23,16 +25,51 @@ type Model struct {
 
 	mu    sync.Mutex
 	plans map[string]*plan
+
+	// Released weights (see Load): the float32 constants absorbed by the
+	// operators of the batch-1 plan and the loaded tensors the optimized
+	// graph no longer uses have no data until restore reads them again
+	// from file.
+	wmu      sync.Mutex
+	released bool
+	file     *os.File // the model file, kept open to restore the weights
+	fileInfo os.FileInfo
+	dir      string
 }
 
 // Load reads an ONNX model file (external tensor data is read relative to
 // its directory), optimizes it and plans it for batch 1.
+//
+// To hold one copy of the weights, Load drops the float32 constants that
+// the operators of the batch-1 plan copied into packed form, and the
+// loaded tensors the optimization replaced (BatchNormalization folded
+// into convolutions); the model keeps the file open. Graph, Source and
+// plans for other shapes or kernel restrictions read them back from the
+// file first (once); this fails when the file was modified in place
+// since Load (replacing it by a rename or removing it is fine).
 func Load(path string) (*Model, error) {
-	g, err := onnx.DecodeFile(path)
+	f, err := os.Open(path)
 	if err != nil {
-		return nil, importError(err)
+		return nil, importError(fmt.Errorf("onnx: %w", err))
 	}
-	return FromGraph(g)
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, importError(fmt.Errorf("onnx: %w", err))
+	}
+	dir := filepath.Dir(path)
+	g, err := onnx.DecodeAt(f, st.Size(), dir)
+	if err != nil {
+		f.Close()
+		return nil, importError(fmt.Errorf("%s: %w", path, err))
+	}
+	m, err := fromGraph(g, true)
+	if err != nil || !m.released {
+		f.Close()
+		return m, err
+	}
+	m.file, m.fileInfo, m.dir = f, st, dir
+	return m, nil
 }
 
 // LoadBytes parses an ONNX model held in memory.
@@ -59,6 +96,13 @@ func importError(err error) error {
 // no input is an integer tensor, the model is planned for batch 1 and
 // planning errors are reported here.
 func FromGraph(src *ir.Graph) (*Model, error) {
+	return fromGraph(src, false)
+}
+
+// fromGraph is FromGraph; with own (the graph was decoded by Load and is
+// not shared) it releases the weights the batch-1 plan absorbed and the
+// loaded float32 tensors the optimized graph does not use.
+func fromGraph(src *ir.Graph, own bool) (*Model, error) {
 	if src == nil {
 		return nil, tagged("runtime: FromGraph of a nil graph", ErrInvalidModel)
 	}
@@ -99,6 +143,9 @@ func FromGraph(src *ir.Graph) (*Model, error) {
 		m.info.OpHistogram[n.OpType]++
 	}
 	if req, err := m.batchRequest(1, kernels.Config{}); err == nil {
+		if own {
+			req.release = m.releaser()
+		}
 		p, err := m.planFor(req, ErrInvalidModel)
 		if err != nil {
 			return nil, err
@@ -107,6 +154,9 @@ func FromGraph(src *ir.Graph) (*Model, error) {
 		m.info.Params = p.params
 		m.info.WeightBytes = p.weights
 		m.info.PeakActivationBytes = p.peak
+	}
+	if own {
+		m.releaseReplaced()
 	}
 	return m, nil
 }
@@ -147,6 +197,9 @@ func (m *Model) planFor(req *planRequest, def error) (*plan, error) {
 	if p != nil {
 		return p, nil
 	}
+	if err := m.restore(); err != nil {
+		return nil, err
+	}
 	p, err := buildPlan(m.g, req, def)
 	if err != nil {
 		return nil, err
@@ -176,10 +229,25 @@ func (m *Model) Info() Info {
 
 // Graph returns the optimized graph the plans execute (constants folded,
 // BatchNormalization folded, Identity/Dropout removed). Do not modify it.
-func (m *Model) Graph() *ir.Graph { return m.g }
+//
+// For a model from Load, the first call reads the released weights back
+// from the file (see Load); if that fails the graph returned lacks them,
+// so that using it reports missing initializers.
+func (m *Model) Graph() *ir.Graph {
+	if m.restore() != nil {
+		return withoutReleased(m.g)
+	}
+	return m.g
+}
 
-// Source returns the graph as loaded. Do not modify it.
-func (m *Model) Source() *ir.Graph { return m.src }
+// Source returns the graph as loaded. Do not modify it. Released weights
+// are read back as by Graph.
+func (m *Model) Source() *ir.Graph {
+	if m.restore() != nil {
+		return withoutReleased(m.src)
+	}
+	return m.src
+}
 
 // Layers describes the operators the plan for the given batch executes,
 // in order; views (Reshape, Flatten, ...) and folded nodes are left out.

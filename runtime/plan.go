@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -78,6 +79,10 @@ type planRequest struct {
 	consts []*ir.Tensor   // per graph input: value for integer inputs, else nil
 	want   []string       // requested values (graph outputs when empty)
 	cfg    kernels.Config // kernel restrictions
+	// release, when set, is called with each constant whose every use
+	// was absorbed by an operator (ops.Absorber), as soon as the last of
+	// them is planned; it is not part of the key.
+	release func(t *ir.Tensor)
 }
 
 func (r *planRequest) key() string {
@@ -196,6 +201,10 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 		for _, in := range n.Inputs {
 			consumer[in] = n
 		}
+	}
+	var left map[string]int // uses not yet absorbed, per constant
+	if req.release != nil {
+		left = maps.Clone(used)
 	}
 	env := &ops.Env{Kernels: req.cfg, Opset: g.Opset}
 	for _, n := range g.Nodes {
@@ -319,10 +328,21 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 		}
 		for _, id := range inIDs {
 			if id >= 0 && isParam(&p.vals[id]) {
-				s.params += int64(p.vals[id].konst.Len())
+				s.params += int64(p.vals[id].shape.Size())
 			}
 		}
 		p.steps = append(p.steps, s)
+		if a, ok := op.(ops.Absorber); ok && left != nil {
+			for i, id := range inIDs {
+				if id < 0 || !a.Absorbs(i) {
+					continue
+				}
+				v := &p.vals[id]
+				if left[v.name]--; left[v.name] == 0 && v.def < 0 && v.input < 0 && v.konst != nil && v.konst.DType == ir.Float32 && v.konst.F32 != nil && !outs[v.name] && !wanted[v.name] {
+					req.release(v.konst)
+				}
+			}
+		}
 	}
 	// Requested values.
 	want := req.want
@@ -363,10 +383,13 @@ func (p *plan) summarize() {
 				continue
 			}
 			seen[id] = true
-			k := p.vals[id].konst
-			p.weights += k.Bytes()
-			if isParam(&p.vals[id]) {
-				p.params += int64(k.Len())
+			// From the shape: released constants (planRequest.release)
+			// have no data.
+			v := &p.vals[id]
+			n := int64(v.shape.Size())
+			p.weights += n * int64(v.dtype.Size())
+			if isParam(v) {
+				p.params += n
 			}
 		}
 	}

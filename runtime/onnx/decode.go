@@ -68,6 +68,20 @@ func DecodeFile(path string) (*ir.Graph, error) {
 	return g, nil
 }
 
+// DecodeAt parses the model of size bytes read through r, as DecodeFile
+// does for a file in directory dir (where external tensor data is looked
+// up; "" refuses external data). Only the skeleton of the model and one
+// tensor at a time are held in memory besides the graph.
+func DecodeAt(r io.ReaderAt, size int64, dir string) (*ir.Graph, error) {
+	return decodeStream(r, size, dir, func() ([]byte, error) {
+		buf := make([]byte, size)
+		if _, err := r.ReadAt(buf, 0); err != nil && err != io.EOF {
+			return nil, err
+		}
+		return buf, nil
+	})
+}
+
 // decodeStream decodes the model read through r (size bytes) from a
 // skeleton without the initializers' raw_data, which is then read straight
 // into the tensors (stream.go). When the walk or the skeleton fails, the

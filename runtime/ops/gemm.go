@@ -176,7 +176,7 @@ func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		return nodeErrf(g.node, "run before plan")
 	}
 	m, n, k := g.m, g.n, g.k
-	a, b, y := in[0].F32, in[1].F32, out[0].F32
+	a, y := in[0].F32, out[0].F32
 	pool := ctxPool(ctx)
 	if g.dense != nil {
 		// B and C are packed in dense (Absorbs): their data is not read.
@@ -186,6 +186,7 @@ func (g *gemmOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		g.dense.Run(pool, m, a, y)
 		return nil
 	}
+	b := in[1].F32
 	if len(a) != m*k || len(b) != k*n || len(y) != m*n {
 		return nodeErrf(g.node, "run: operand sizes %d, %d, %d differ from the planned %d×%d·%d×%d", len(a), len(b), len(y), m, k, k, n)
 	}

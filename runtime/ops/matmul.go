@@ -163,6 +163,14 @@ func (o *matMulOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		return nil
 	}
 	pool := ctxPool(ctx)
+	if o.fold && o.dense != nil {
+		// B is packed in dense (Absorbs): its data is not read.
+		if len(a) != nb*m*k {
+			return nodeErrf(o.node, "run: A has %d elements, planned %d", len(a), nb*m*k)
+		}
+		o.dense.Run(pool, nb*m, a, y)
+		return nil
+	}
 	if o.fold {
 		if len(a) != nb*m*k || len(b) != k*n {
 			return nodeErrf(o.node, "run: A has %d and B %d elements, planned %d and %d", len(a), len(b), nb*m*k, k*n)
