@@ -59,7 +59,7 @@ func TestPredictionCPUTime(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := cal.AddLayers(context.Background(), layers, LayerCalOptions{Threads: []int{1}}); err != nil {
+		if _, err := cal.AddLayers(context.Background(), layers, LayerCalOptions{Threads: []int{1}, Graph: m.Graph()}); err != nil {
 			t.Fatal(err)
 		}
 		pr, err := Predict(layers, cal, 1)

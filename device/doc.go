@@ -41,8 +41,8 @@
 //
 // # Calibrate
 //
-// Calibrate runs the real kernels (kernels.NewConv2D, kernels.SelectGemmFor
-// with the Gemm operator's transposed-B layout, kernels.NewPooling, the
+// Calibrate runs the real kernels (kernels.NewConv2D, kernels.NewDense
+// as ops.Gemm plans a Linear layer, kernels.NewPooling, the
 // ReLU kernel) on shapes taken from real layers: 3×3 convolutions of
 // ImageNet- and CIFAR-size networks (K = 288…4608, N = 16…3136),
 // small-K first layers (K = 9, 27), a 7×7 stride-2 stem, stride-2 3×3
@@ -56,11 +56,33 @@
 // L2-resident buffer and of a large one (bandwidth, fastest run), a tiny
 // convolution (per-op overhead) and the cold-weights test described
 // below. Each time is the lower quartile of the warm runs within the
-// time budget (robust to preemption on a busy machine): about 2 s in total, 0.5 s in quick mode. Results are cached as
-// JSON in $XDG_CACHE_HOME/edge (default ~/.cache/edge), keyed by CPU
-// model, board, edge version (debug.ReadBuildInfo, "devel" for a source
-// build), GEMM kernel, mode and thread counts; CalibrateOptions.Recalibrate
-// measures again.
+// time budget (robust to preemption on a busy machine): about 2 s in
+// total, 0.5 s in quick mode. The memory rates are made non-decreasing in
+// the thread count (a lower figure at more threads is interference).
+// Results are cached as JSON in $XDG_CACHE_HOME/edge (default
+// ~/.cache/edge), keyed by CPU model, board, edge version
+// (debug.ReadBuildInfo, "devel" for a source build), the build
+// fingerprint Build() (VCS revision, "+dirty" for a modified tree, and a
+// hash of the executable: any rebuild of the kernels or of this package
+// measures again), CalibrationFormat, GEMM kernel, mode and thread
+// counts; CalibrateOptions.Recalibrate measures again.
+//
+// # Model layers (AddLayers)
+//
+// (*Calibration).AddLayers extends a calibration with a model's own
+// layers, so that its prediction does not depend on how well the fixed
+// shapes above cover it or on which kernel the planner picks (Winograd,
+// implicit GEMM, transposed GEMM, packed dense): every distinct
+// convolution and matrix product (LayerSig: full geometry, batch and
+// fused activation) is built with the kernels the runtime plans for it
+// (kernels.NewConv2D, kernels.NewDense, on synthetic weights) and timed
+// cache-hot like the calibration shapes; with the model's graph every
+// distinct pooling and elementwise layer is run as a one-node graph
+// through the runtime, timed by the session's per-layer profile. The
+// results join Shapes (ShapeResult.Layer names the signature) and are
+// cached with the calibration; `edge budget` (and compress/demo through
+// it) adds the model's layers at the calibrated thread counts around
+// --threads before predicting.
 //
 // # Cost model (Predict)
 //
@@ -81,7 +103,10 @@
 // at most an eighth of the available memory) against the same layer run
 // hot; C = weight bytes / extra time. Wt is one copy's weights, B the
 // larger of the layer's bytes and the cache-resident copy size: a layer
-// that alone overflows the caches already paid for it when calibrated.
+// that alone overflows the caches already paid for it when calibrated,
+// so for B > Wt the term is further scaled by 1 − ln(B/Wt)/ln(Wc/Wt)
+// (zero from B ≥ Wc: a 400 MB fully connected layer streams its weights
+// from memory whether alone or in a model).
 // Quick mode skips this test (cold = 0) and the two largest conv shapes.
 //
 // bytes are the layer's inputs, weights and outputs (4-byte floats).
@@ -96,8 +121,10 @@
 //
 //	G_s = 2·MACs_s / (T_s − overhead)
 //
-// and G for a layer is the inverse-squared-distance weighted geometric
-// mean of the G_s / e_s of the same category (k×k conv, pointwise,
+// and G for a layer measured by AddLayers is its own G_s; for another
+// layer it is the inverse-squared-distance weighted geometric mean of
+// the G_s / e_s of the same category and kernel family (the kernel name
+// before "/"; any kernel of the category when none matches) (k×k conv, pointwise,
 // depthwise, M < 8 fully connected; batched FC counts as pointwise) at
 // that thread count, times the layer's e: distance is measured in
 // (log2 M, log2 N, log2 K, 2·log2 stride), and e = M·N / (⌈M/MR⌉MR ·
@@ -108,8 +135,9 @@
 // already include their packing and memory traffic; the memory term
 // takes over only when a layer moves more bytes than it computes, e.g.
 // large fully connected layers). Pooling and elementwise layers cost
-// overhead + max(bytes / R, memory), R being the measured byte rate of
-// the same operator type (else the category's geometric mean). Layers
+// overhead + max(bytes / R, memory), R being the layer's own measured
+// byte rate when AddLayers timed it, else the measured byte rate of the
+// same operator type (else the category's geometric mean). Layers
 // with no bytes and no MACs cost the overhead only. LayerCost reports ComputeMs, MemoryMs
 // (what memory adds beyond compute) and OverheadMs, which sum to Ms.
 //

@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
+	"github.com/edgeml/edge/runtime/ir"
 )
 
 // LayerCalOptions configure (*Calibration).AddLayers.
@@ -21,6 +23,15 @@ type LayerCalOptions struct {
 	// PerLayer bounds the warm runs of one layer shape (default 40 ms;
 	// at least three warm runs are always taken).
 	PerLayer time.Duration
+	// Graph is the model's graph ((*runtime.Model).Graph); with it the
+	// pooling and elementwise layers are measured too, each as a
+	// one-node graph run through the runtime. Without it only
+	// convolutions and matrix products are.
+	Graph *ir.Graph
+	// MaxWeightBytes skips compute layers with more weight bytes (their
+	// synthetic weights and packed copy are allocated while measured);
+	// 0 means no limit. Skipped layers are predicted by interpolation.
+	MaxWeightBytes int64
 }
 
 // LayerSig identifies the work of a compute layer for calibration: the
@@ -45,7 +56,20 @@ func LayerSig(l runtime.Layer) string {
 		}
 		return fmt.Sprintf("dense:%dx%dx%d-%s", m, k, n, l.Fused)
 	}
+	if opGraphTypes[l.OpType] && len(l.Inputs) > 0 && len(l.Outputs) == 1 {
+		return fmt.Sprintf("op:%s:%v->%v-%s", l.OpType, l.Inputs, l.Outputs, l.Fused)
+	}
 	return ""
+}
+
+// opGraphTypes are the pooling and elementwise operators AddLayers
+// measures through the runtime (float inputs; other inputs must be
+// initializers).
+var opGraphTypes = map[string]bool{
+	"MaxPool": true, "AveragePool": true, "GlobalAveragePool": true, "GlobalMaxPool": true,
+	"Concat": true, "Add": true, "Sub": true, "Mul": true, "Div": true, "Sum": true, "Max": true, "Min": true,
+	"Relu": true, "Clip": true, "Sigmoid": true, "Tanh": true, "HardSigmoid": true, "HardSwish": true, "LeakyRelu": true,
+	"Pad": true, "BatchNormalization": true, "Softmax": true, "LRN": true, "Dropout": true,
 }
 
 func batchOf(l runtime.Layer) int {
@@ -98,9 +122,21 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 	}
 	var jobs []job
 	seen := map[string]bool{}
+	nodes := map[string]*ir.Node{}
+	if opts.Graph != nil {
+		for _, n := range opts.Graph.Nodes {
+			nodes[n.Name] = n
+		}
+	}
 	for _, l := range layers {
 		sig := LayerSig(l)
 		if sig == "" || seen[sig] {
+			continue
+		}
+		if strings.HasPrefix(sig, "op:") && nodes[l.Name] == nil {
+			continue
+		}
+		if opts.MaxWeightBytes > 0 && 4*l.Params > opts.MaxWeightBytes {
 			continue
 		}
 		seen[sig] = true
@@ -125,6 +161,14 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 	}()
 	added := 0
 	for _, j := range jobs {
+		if strings.HasPrefix(j.sig, "op:") {
+			n, err := c.addOp(ctx, opts, j.l, j.sig, nodes[j.l.Name], j.ts, per)
+			added += n
+			if err != nil {
+				return added, err
+			}
+			continue
+		}
 		r, err := layerRun(opts.Kernels, j.l)
 		if err != nil {
 			return added, fmt.Errorf("device: calibrating layer %q: %w", j.l.Name, err)
@@ -212,4 +256,94 @@ func timeRuns(fn func(), budget time.Duration, minRuns int) float64 {
 	}
 	slices.Sort(ts)
 	return max(ts[len(ts)/4], 1)
+}
+
+// addOp measures a pooling or elementwise layer as a one-node graph (the
+// node of the model's graph, its initializers, float inputs of the
+// layer's shapes) run through the runtime, timed by the session's
+// per-layer profile (the operator alone, as in a profiled model run).
+// A layer whose node cannot be isolated is left to the rate model.
+func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime.Layer, sig string, node *ir.Node, threads []int, per time.Duration) (int, error) {
+	g := &ir.Graph{Name: "layer", Opset: opts.Graph.Opset, Initializers: map[string]*ir.Tensor{}}
+	feeds := map[string]*ir.Tensor{}
+	var bytes int64
+	i := 0
+	for _, name := range node.Inputs {
+		if name == "" {
+			continue
+		}
+		if i >= len(l.Inputs) {
+			return 0, nil
+		}
+		shape := l.Inputs[i]
+		i++
+		if t, ok := opts.Graph.Initializers[name]; ok {
+			g.Initializers[name] = t
+			continue
+		}
+		if _, dup := feeds[name]; dup {
+			continue
+		}
+		if i > 1 && node.OpType == "Pad" {
+			return 0, nil // computed pads: not a float input
+		}
+		t := ir.NewTensor(ir.Float32, shape)
+		for k := range t.F32 {
+			t.F32[k] = float32(k%17-8) * 0.05 // mixed signs, as activations
+		}
+		feeds[name] = t
+		bytes += 4 * int64(len(t.F32))
+		g.Inputs = append(g.Inputs, ir.ValueInfo{Name: name, DType: ir.Float32, Shape: shape})
+	}
+	n := *node
+	n.Outputs = node.Outputs[:1]
+	g.Nodes = []*ir.Node{&n}
+	g.Outputs = []ir.ValueInfo{{Name: n.Outputs[0], DType: ir.Float32, Shape: l.Outputs[0]}}
+	out := int64(1)
+	for _, d := range l.Outputs[0] {
+		out *= int64(max(d, 1))
+	}
+	bytes += 4 * out
+	m, err := runtime.FromGraph(g)
+	if err != nil {
+		return 0, nil // not isolable (e.g. the optimizer needs its neighbours)
+	}
+	added := 0
+	for _, t := range threads {
+		if err := ctx.Err(); err != nil {
+			return added, err
+		}
+		sess, err := m.NewSession(runtime.Options{Threads: t, Kernels: opts.Kernels, Profile: true})
+		if err != nil {
+			return added, nil
+		}
+		var ts []float64
+		ok := true
+		start := time.Now()
+		for k := 0; k < 4 || time.Since(start) < per && k < 200; k++ {
+			sess.ResetProfile()
+			if _, err := sess.RunIR(feeds); err != nil {
+				ok = false
+				break
+			}
+			var d time.Duration
+			for _, p := range sess.Profile() {
+				d += p.Total
+			}
+			if k > 0 { // the first run is cold
+				ts = append(ts, float64(d.Nanoseconds()))
+			}
+		}
+		sess.Close()
+		if !ok || len(ts) == 0 {
+			return added, nil
+		}
+		slices.Sort(ts)
+		ns := max(ts[len(ts)/4], 1)
+		s := ShapeResult{Name: "layer " + l.Name, Category: Category(l), OpType: l.OpType, Threads: t, Bytes: bytes, Ns: ns, Layer: sig}
+		s.RateGBs = float64(bytes) / max(ns-c.memFor(t).OverheadNs, ns/2)
+		c.Shapes = append(c.Shapes, s)
+		added++
+	}
+	return added, nil
 }

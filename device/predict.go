@@ -213,6 +213,10 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 		// Roofline as for compute layers, the operator's own byte rate
 		// standing for the compute rate.
 		r, basis := c.byteRate(cat, l.OpType, threads)
+		if s, ok := c.measured(threads, LayerSig(l)); ok && s.RateGBs > 0 {
+			// Measured alone: its own rate over the bytes it moved.
+			r, basis = s.RateGBs*float64(lc.Bytes)/float64(max(s.Bytes, 1)), "layer"
+		}
 		lc.Basis = basis
 		lc.ComputeMs = float64(lc.Bytes) / r / 1e6
 		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
@@ -326,8 +330,15 @@ func (c *Calibration) coldNsPerByte(threads int, layerBytes, modelWeights int64)
 	if modelWeights <= own {
 		return 0
 	}
-	f := math.Log(float64(modelWeights)/float64(own)) / math.Log(float64(m.ColdBytes)/coldTestWeights)
-	return min(f, 1) / m.ColdGBs
+	span := math.Log(float64(m.ColdBytes) / coldTestWeights)
+	f := min(1, math.Log(float64(modelWeights)/float64(own))/span)
+	// A layer larger than the cold test's copy already streamed part of
+	// its bytes from memory when it was timed alone, all of them when it
+	// reaches the test's whole working set (which spilled the caches).
+	if own > coldTestWeights {
+		f *= max(0, 1-math.Log(float64(own)/coldTestWeights)/span)
+	}
+	return f / m.ColdGBs
 }
 
 // byteRate is the calibrated byte rate (GB/s) of the operator type (the

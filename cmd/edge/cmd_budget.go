@@ -121,7 +121,7 @@ func deriveBudget(e *env, m *runtime.Model, sopts runtime.Options, tg device.Tar
 		if cal, err = calibrate(e, prof, sopts.Kernels, quick, false); err != nil {
 			return nil, err
 		}
-		if err = calibrateLayers(e, cal, layers, sopts.Kernels, threads); err != nil {
+		if err = calibrateLayers(e, prof, cal, m, layers, sopts.Kernels, threads); err != nil {
 			return nil, err
 		}
 		if pred, err = device.Predict(layers, cal, threads); err != nil {
@@ -158,9 +158,11 @@ func deriveBudget(e *env, m *runtime.Model, sopts runtime.Options, tg device.Tar
 // calibrateLayers times the model's compute layers not yet in cal with
 // the kernels the runtime plans for them (device.(*Calibration).AddLayers)
 // and caches the extended calibration.
-func calibrateLayers(e *env, cal *device.Calibration, layers []runtime.Layer, cfg kernels.Config, threads int) error {
+func calibrateLayers(e *env, prof *device.Profile, cal *device.Calibration, m *runtime.Model, layers []runtime.Layer, cfg kernels.Config, threads int) error {
 	bar := e.newProgress("calibrating the model's layers", 0).Tick()
-	n, err := cal.AddLayers(context.Background(), layers, device.LayerCalOptions{Threads: []int{threads}, Kernels: cfg})
+	n, err := cal.AddLayers(context.Background(), layers, device.LayerCalOptions{Threads: []int{threads}, Kernels: cfg, Graph: m.Graph(),
+		// Each measured layer holds its weights twice (raw and packed).
+		MaxWeightBytes: prof.Memory.EffectiveAvailable / 8})
 	bar.Done()
 	if err != nil {
 		return err
