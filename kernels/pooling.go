@@ -78,6 +78,7 @@ type Pooling struct {
 	nest3   bool                            // rank ≤ 3: the three-level loop nest applies
 	max2D   bool                            // 2-D max pooling: planeMax2D applies
 	rowMax  func(dst, a, b *float32, n int) // assembly row max or nil
+	fullX   [2]int                          // planeMax2D: outputs [jf, jl) with whole windows
 	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
 	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
 	xlo, xhi, xoff []int
@@ -119,6 +120,18 @@ func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
 			k.xlo[kx], k.xhi[kx] = ndValidRange(k.xoff[kx], p.Strides[last], p.In[last], p.Out[last])
 		}
 		k.name = fmt.Sprintf("f32-%spool-%dd-generic", p.Kind, nd)
+		if k.max2D {
+			jf, jl := -1, 0
+			for j, x := range k.ranges[1] {
+				if x.lo == 0 && x.hi == p.Kernel[1] {
+					if jf < 0 {
+						jf = j
+					}
+					jl = j + 1
+				}
+			}
+			k.fullX = [2]int{max(jf, 0), jl}
+		}
 		if k.max2D && archMaxRows != nil && cfg.Allows(archMaxRowsISA) {
 			k.rowMax = archMaxRows
 			k.name = "f32-maxpool-2d-" + archMaxRowsISA.String()
@@ -265,16 +278,34 @@ func (k *Pooling) planeMax2D(src, dst []float32) {
 			}
 			full = acc[:n]
 		}
-		for j, x := range rx {
-			if x.lo == 0 && x.hi == kw && (kw == 1 || span < ix) {
-				out[j] = full[x.start]
-				continue
+		// Outputs [jf, jl) have whole windows: a strided pick.
+		jf, jl := k.fullX[0], k.fullX[1]
+		if kw > 1 && span >= ix {
+			jf, jl = 0, 0
+		}
+		if jf < jl {
+			sx, x0 := p.Strides[1], rx[jf].start-jf*p.Strides[1]
+			o := out[jf:jl]
+			_ = full[(jl-1)*sx+x0]
+			for j := range o {
+				o[j] = full[(jf+j)*sx+x0]
 			}
-			m := negInf
-			for kx := x.lo; kx < x.hi; kx++ {
-				m = max(m, merged[x.start+kx*dx])
+		}
+		edge := func(j0, j1 int) {
+			for j := j0; j < j1; j++ {
+				x := rx[j]
+				m := negInf
+				for kx := x.lo; kx < x.hi; kx++ {
+					m = max(m, merged[x.start+kx*dx])
+				}
+				out[j] = m
 			}
-			out[j] = m
+		}
+		if jf < jl {
+			edge(0, jf)
+			edge(jl, ow)
+		} else {
+			edge(0, ow)
 		}
 	}
 }
