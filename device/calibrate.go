@@ -411,7 +411,8 @@ type calRun struct {
 	shape        calShape
 	m, n, k      int
 	flops, bytes int64
-	weights      int64 // weight bytes (model layers)
+	weights      int64     // weight bytes (model layers)
+	input        []float32 // the layer's input (model layers: read before each timed run)
 	kernel       string
 	stride       int
 	per          int   // operators per run (graph chains)

@@ -76,9 +76,14 @@
 // convolution and matrix product (LayerSig: full geometry, batch and
 // fused activation) is built with the kernels the runtime plans for it
 // (kernels.NewConv2D, kernels.NewDense, on synthetic weights) and timed
-// cache-hot like the calibration shapes; with the model's graph every
+// like the calibration shapes, but each timed run follows a pass over a
+// buffer of the model's working set (weights + outputs, at most 64 MB)
+// on every thread and a read of the layer's input, so the caches hold
+// what they hold when the layer runs in the model (its weights evicted
+// by the other layers, its input just written); with the model's graph every
 // distinct pooling and elementwise layer is run as a one-node graph
-// through the runtime, timed by the session's per-layer profile. The
+// through the runtime (after the same pass), timed by the session's
+// per-layer profile. The
 // results join Shapes (ShapeResult.Layer names the signature) and are
 // cached with the calibration; `edge budget` (and compress/demo through
 // it) adds the model's layers at the calibrated thread counts around
@@ -121,7 +126,9 @@
 //
 //	G_s = 2·MACs_s / (T_s − overhead)
 //
-// and G for a layer measured by AddLayers is its own G_s; for another
+// and G for a layer measured by AddLayers is its own G_s (with no memory
+// or cold term: the measurement moved its bytes from where they are in
+// the model); for another
 // layer it is the inverse-squared-distance weighted geometric mean of
 // the G_s / e_s of the same category and kernel family (the kernel name
 // before "/"; any kernel of the category when none matches) (k×k conv, pointwise,

@@ -153,6 +153,18 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 	if len(jobs) == 0 {
 		return 0, nil
 	}
+	// In a model, the other layers' weights and activations pass through
+	// the caches between two runs of a layer: each timed run follows a
+	// pass over a buffer of the model's working set (capped), then a read
+	// of the layer's input (its producer just wrote it).
+	var ws int64
+	for _, l := range layers {
+		ws += 4 * max(l.Params, 0)
+		for _, n := range sizes(l.Outputs) {
+			ws += 4 * n
+		}
+	}
+	flush := make([]float32, min(ws, maxFlushBytes)/4)
 	pools := map[int]*kernels.Pool{}
 	defer func() {
 		for _, p := range pools {
@@ -162,7 +174,7 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 	added := 0
 	for _, j := range jobs {
 		if strings.HasPrefix(j.sig, "op:") {
-			n, err := c.addOp(ctx, opts, j.l, j.sig, nodes[j.l.Name], j.ts, per)
+			n, err := c.addOp(ctx, opts, j.l, j.sig, nodes[j.l.Name], j.ts, per, flush, pools)
 			added += n
 			if err != nil {
 				return added, err
@@ -182,7 +194,7 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 				pool = kernels.NewPool(t)
 				pools[t] = pool
 			}
-			ns := timeRuns(func() { r.run(pool) }, per, 3)
+			ns := timeRuns(func() { r.run(pool) }, per, 3, func() { evict(pool, flush, r.input) })
 			s := ShapeResult{Name: "layer " + j.l.Name, Category: r.shape.cat, Threads: t, M: r.m, N: r.n, K: r.k, Stride: r.stride,
 				Flops: r.flops, Bytes: r.bytes, Ns: ns, Kernel: r.kernel, Layer: j.sig, Weights: r.weights}
 			s.MR, s.NR = TileOf(r.kernel)
@@ -224,7 +236,7 @@ func layerRun(cfg kernels.Config, l runtime.Layer) (calRun, error) {
 		m, n, kk, reps := gemmDims(l, cat)
 		return calRun{shape: calShape{cat: cat}, m: m, n: n, k: kk, stride: max(p.StrideH, p.StrideW),
 			flops: 2 * int64(m) * int64(n) * int64(kk) * reps, bytes: 4 * int64(len(in)+len(w)+len(o)), weights: 4 * int64(len(w)),
-			kernel: k.Kernel(), run: func(pool *kernels.Pool) { k.Run(pool, batch, in, o, ws) }}, nil
+			kernel: k.Kernel(), input: in, run: func(pool *kernels.Pool) { k.Run(pool, batch, in, o, ws) }}, nil
 	default:
 		m, n, k, _ := gemmDims(l, CatFC)
 		d, err := kernels.NewDense(cfg, k, n, m, fill(n*k), fill(n), act)
@@ -238,18 +250,51 @@ func layerRun(cfg kernels.Config, l runtime.Layer) (calRun, error) {
 		}
 		return calRun{shape: calShape{cat: cat}, m: m, n: n, k: k, stride: 1,
 			flops: 2 * int64(m) * int64(n) * int64(k), bytes: 4 * int64(m*k+n*k+m*n), weights: 4 * int64(n*k),
-			kernel: d.Kernel(), run: func(pool *kernels.Pool) { d.Run(pool, m, x, y) }}, nil
+			kernel: d.Kernel(), input: x, run: func(pool *kernels.Pool) { d.Run(pool, m, x, y) }}, nil
+	}
+}
+
+// maxFlushBytes caps the buffer AddLayers passes through the caches
+// before each timed run (the cold test's working set: it spills the
+// caches of the machines edge targets).
+const maxFlushBytes = 64 << 20
+
+// evict passes over flush on every thread of the pool (reading and
+// writing it, as the other layers of a model read weights and write
+// activations), then reads in: the caches then hold what they hold in
+// a model when a layer starts.
+func evict(pool *kernels.Pool, flush, in []float32) {
+	if len(flush) > 0 {
+		pool.Parallel(len(flush), func(lo, hi int) {
+			for i := lo; i < hi; i++ {
+				flush[i] += 1
+			}
+		})
+	}
+	if len(in) > 0 {
+		var sink float32
+		pool.Parallel(len(in), func(lo, hi int) {
+			var s float32
+			for i := lo; i < hi; i += 16 {
+				s += in[i]
+			}
+			if s == 1e30 { // keep the reads
+				sink = s
+			}
+		})
+		_ = sink
 	}
 }
 
 // timeRuns runs fn once (cold), then at least minRuns more times and
-// more while the budget lasts (at most 200), and returns the lower
-// quartile of the warm runs in nanoseconds.
-func timeRuns(fn func(), budget time.Duration, minRuns int) float64 {
+// more while the budget lasts (at most 200), each after prep (untimed),
+// and returns the lower quartile of the timed runs in nanoseconds.
+func timeRuns(fn func(), budget time.Duration, minRuns int, prep func()) float64 {
 	fn()
 	start := time.Now()
 	var ts []float64
 	for len(ts) < minRuns || time.Since(start) < budget && len(ts) < 200 {
+		prep()
 		t0 := clockNs()
 		fn()
 		ts = append(ts, float64(clockNs()-t0))
@@ -263,7 +308,8 @@ func timeRuns(fn func(), budget time.Duration, minRuns int) float64 {
 // layer's shapes) run through the runtime, timed by the session's
 // per-layer profile (the operator alone, as in a profiled model run).
 // A layer whose node cannot be isolated is left to the rate model.
-func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime.Layer, sig string, node *ir.Node, threads []int, per time.Duration) (int, error) {
+func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime.Layer, sig string, node *ir.Node, threads []int, per time.Duration,
+	flush []float32, pools map[int]*kernels.Pool) (int, error) {
 	g := &ir.Graph{Name: "layer", Opset: opts.Graph.Opset, Initializers: map[string]*ir.Tensor{}}
 	feeds := map[string]*ir.Tensor{}
 	var bytes int64
@@ -317,10 +363,16 @@ func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime
 		if err != nil {
 			return added, nil
 		}
+		pool := pools[t]
+		if pool == nil {
+			pool = kernels.NewPool(t)
+			pools[t] = pool
+		}
 		var ts []float64
 		ok := true
 		start := time.Now()
 		for k := 0; k < 4 || time.Since(start) < per && k < 200; k++ {
+			evict(pool, flush, nil)
 			sess.ResetProfile()
 			if _, err := sess.RunIR(feeds); err != nil {
 				ok = false

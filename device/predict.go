@@ -192,18 +192,25 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 		// moving the bytes; MemoryMs is what memory adds beyond compute.
 		mr, nr := TileOf(l.Kernel)
 		g, basis := c.rate(cat, l.Kernel, threads, m, n, k, max(l.Conv.StrideH, l.Conv.StrideW, 1), mr, nr)
+		own := false
 		if s, ok := c.measured(threads, LayerSig(l)); ok && s.ComputeGFLOPS > 0 {
-			g, basis = s.ComputeGFLOPS, "layer"
+			g, basis, own = s.ComputeGFLOPS, "layer", true
 		}
 		lc.GFLOPS, lc.Basis = g, basis
 		lc.ComputeMs = 2 * float64(lc.MACs) / g / 1e6
-		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
-		// The calibrated rate was measured with this layer's weights
+		if !own {
+			// A layer's own measurement already moved its bytes, from
+			// where they are in a model; a borrowed rate did not.
+			lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
+		}
+		// A borrowed rate was measured with the shape's weights
 		// cache-hot; in a model whose weights exceed the caches they are
 		// evicted by the other layers and come back at the measured cold
 		// rate, scaled by how far the model's weights reach towards the
-		// cold test's working set (log scale, from the cache size).
-		if w := 4 * max(l.Params, 0); w > 0 {
+		// cold test's working set (log scale, from the cache size). A
+		// layer's own measurement ran after the model's traffic
+		// (AddLayers) and already paid for it.
+		if w := 4 * max(l.Params, 0); w > 0 && !own {
 			lc.MemoryMs += float64(w) * c.coldNsPerByte(threads, lc.Bytes, modelWeights) / 1e6
 		}
 	case cat == CatPool || cat == CatElemwise:
@@ -219,7 +226,9 @@ func (c *Calibration) layerCost(l runtime.Layer, threads int, modelWeights int64
 		}
 		lc.Basis = basis
 		lc.ComputeMs = float64(lc.Bytes) / r / 1e6
-		lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
+		if basis != "layer" {
+			lc.MemoryMs = max(0, memNs/1e6-lc.ComputeMs)
+		}
 	}
 	lc.Ms = lc.ComputeMs + lc.MemoryMs + lc.OverheadMs
 	return lc
