@@ -53,6 +53,9 @@ func TestPredictionBar(t *testing.T) {
 				t.Errorf("%s: %v", f, err)
 				continue
 			}
+			if _, err := cal.AddLayers(context.Background(), layers, device.LayerCalOptions{Threads: []int{th}, Graph: m.Graph()}); err != nil {
+				t.Fatal(err)
+			}
 			pr, err := device.Predict(layers, cal, th)
 			if err != nil {
 				t.Fatal(err)
