@@ -594,13 +594,15 @@ func abs(x int) int {
 	return x
 }
 
-// PeakGFLOPS is the best measured convolution rate at the thread count
-// (nearest measured count), the figure budget explanations quote.
+// PeakGFLOPS is the best measured convolution rate of the calibration
+// shapes (not of AddLayers' model layers, so it does not depend on which
+// models were predicted) at the thread count (nearest measured count),
+// the figure budget explanations quote.
 func (c *Calibration) PeakGFLOPS(threads int) float64 {
 	t := c.nearestThreads(threads)
 	best := 0.0
 	for _, s := range c.Shapes {
-		if s.Threads == t && (s.Category == CatConv || s.Category == CatPointwise) {
+		if s.Threads == t && s.Layer == "" && (s.Category == CatConv || s.Category == CatPointwise) {
 			best = max(best, s.GFLOPS)
 		}
 	}
