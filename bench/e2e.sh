@@ -8,7 +8,7 @@
 # enforced: the script exits 1 (after the whole table) when a model's
 # predicted/measured ratio is outside 0.8–1.2, naming the models on
 # stderr. The first `edge budget` calibrates the kernels and each model's
-# layers (cached in $XDG_CACHE_HOME/edge, keyed by the binary's build).
+# layers, in a fresh cache directory (KEEP_CALIBRATION=1: the user's).
 #
 #   bench/e2e.sh model.onnx ...        (THREADS=2 ROUNDS=3 TIME=2)
 set -euo pipefail
@@ -23,6 +23,10 @@ if [ ! -d bench/ort/node_modules/onnxruntime-node ]; then
 fi
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
+# The prediction must come from a calibration measured now, in the same
+# conditions as the latencies it is compared with, not from a cache
+# written earlier (KEEP_CALIBRATION=1 keeps the user's cache).
+[ "${KEEP_CALIBRATION:-0}" = 1 ] || export XDG_CACHE_HOME="$tmp/cache"
 echo "| model | MACs | edge p50 ms | ORT p50 ms | edge/ORT (bar ≤ 1.25) | predicted ms | predicted/measured (bar 0.8–1.2) | peak RSS MB | RSS bar MB | edge images/s |"
 echo "|---|---|---|---|---|---|---|---|---|---|"
 bad=""
