@@ -34,6 +34,20 @@
 // length keys honoured; Decode, which has no directory, reports them as an
 // error naming the initializer and the file.
 //
+// # Memory
+//
+// DecodeFile and DecodeAt read the model through an io.ReaderAt and never
+// hold the whole file: they walk the protobuf wire format down to the
+// raw_data of the graph's initializers, unmarshal a skeleton of the model
+// without that data (kilobytes), and read each initializer's data straight
+// into its tensor (into the []float32 itself on little-endian hosts). The
+// peak is the decoded weights plus one tensor of another element type;
+// decoding the whole file with proto.Unmarshal held the file, the
+// protobuf's copy of raw_data and the tensors at once (3× the weights).
+// Decode walks its byte slice the same way. A file the walker does not
+// accept (groups, lengths past the end) is decoded whole, so errors are
+// those of proto.Unmarshal.
+//
 // Every malformed input — bytes that are not a protobuf ModelProto, a
 // truncated file, tensors whose data does not match their dimensions,
 // dangling references — is reported as an error wrapping ErrInvalid
