@@ -7,6 +7,7 @@ import (
 
 	"github.com/edgeml/edge/device"
 	"github.com/edgeml/edge/device/devicetest"
+	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime"
 	"github.com/edgeml/edge/runtime/ir"
 )
@@ -132,5 +133,47 @@ func TestAddLayers(t *testing.T) {
 	}
 	if _, err := (&device.Calibration{}).AddLayers(context.Background(), layers, device.LayerCalOptions{}); err == nil {
 		t.Error("empty calibration: no error")
+	}
+}
+
+func TestLayerSig(t *testing.T) {
+	conv := func(pad int, fused string) runtime.Layer {
+		return runtime.Layer{OpType: "Conv", Fused: fused, Inputs: []ir.Shape{{1, 8, 12, 12}}, Outputs: []ir.Shape{{1, 16, 12, 12}},
+			Conv: kernels.ConvParams{InC: 8, InH: 12, InW: 12, OutC: 16, KH: 3, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1,
+				PadTop: pad, PadLeft: pad, PadBottom: pad, PadRight: pad, Group: 1}}
+	}
+	gemm := runtime.Layer{OpType: "Gemm", MACs: 2304 * 10, Params: 2304*10 + 10, Inputs: []ir.Shape{{1, 2304}}, Outputs: []ir.Shape{{1, 10}},
+		Conv: kernels.ConvParams{InC: 2304, OutC: 10}}
+	pool := runtime.Layer{OpType: "MaxPool", Inputs: []ir.Shape{{1, 8, 12, 12}}, Outputs: []ir.Shape{{1, 8, 6, 6}}}
+	tests := []struct {
+		name string
+		a, b runtime.Layer
+		same bool
+	}{
+		{"identical convolutions", conv(1, "Relu"), conv(1, "Relu"), true},
+		{"padding differs", conv(1, "Relu"), conv(0, "Relu"), false},
+		{"fused activation differs", conv(1, "Relu"), conv(1, ""), false},
+		{"conv vs gemm", conv(1, ""), gemm, false},
+		{"pool vs conv", pool, conv(1, ""), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a, b := device.LayerSig(tt.a), device.LayerSig(tt.b)
+			if a == "" || b == "" {
+				t.Fatalf("empty signature: %q, %q", a, b)
+			}
+			if (a == b) != tt.same {
+				t.Errorf("signatures %q and %q: same = %v, want %v", a, b, a == b, tt.same)
+			}
+		})
+	}
+	for _, l := range []runtime.Layer{
+		{OpType: "Flatten", Inputs: []ir.Shape{{1, 8, 2, 2}}, Outputs: []ir.Shape{{1, 32}}},
+		{OpType: "Conv"}, // no geometry
+		{OpType: "Gemm", Conv: kernels.ConvParams{InC: 4, OutC: 2}}, // no weights
+	} {
+		if s := device.LayerSig(l); s != "" {
+			t.Errorf("%s layer: signature %q, want none", l.OpType, s)
+		}
 	}
 }
