@@ -29,7 +29,8 @@ func BenchmarkGEMM(b *testing.B) {
 }
 
 // BenchmarkConv times NewConv2D's choice on real layer shapes (ResNet-18,
-// VGG-16, MobileNet depthwise), one thread, under Config{} and Generic.
+// VGG-16, MobileNet depthwise, the 28×28 fixtures' small maps), one
+// thread, under Config{} and Generic.
 func BenchmarkConv(b *testing.B) {
 	layers := []struct {
 		name string
@@ -43,6 +44,11 @@ func BenchmarkConv(b *testing.B) {
 		{"vgg-3x3-128x112", convCase(128, 112, 112, 128, 3, 1, 1, 1, 1)},
 		{"vgg-3x3-512x14", convCase(512, 14, 14, 512, 3, 1, 1, 1, 1)},
 		{"squeeze-1x1-64x55", convCase(64, 55, 55, 256, 1, 1, 0, 1, 1)},
+		{"fmnist-3x3-64x32", convCase(64, 32, 32, 64, 3, 1, 1, 1, 1)},
+		{"fmnist-3x3-256x8", convCase(256, 8, 8, 256, 3, 1, 1, 1, 1)},
+		{"fmnist-3x3-512x4", convCase(512, 4, 4, 512, 3, 1, 1, 1, 1)},
+		{"fmnist-3x3-512x2", convCase(512, 2, 2, 512, 3, 1, 1, 1, 1)},
+		{"fmnist-1x1s2-256x8", convCase(128, 16, 16, 256, 1, 2, 0, 1, 1)},
 		{"mobilenet-dw3x3s1-144x56", convCase(144, 56, 56, 144, 3, 1, 1, 1, 144)},
 		{"mobilenet-dw3x3s2-144x56", convCase(144, 56, 56, 144, 3, 2, 1, 1, 144)},
 	}
