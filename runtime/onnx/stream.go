@@ -158,28 +158,21 @@ func skeleton(r io.ReaderAt, size int64) ([]byte, []rawSpan, error) {
 		spans = append(spans, span)
 		return out, err
 	}
-	graph := func(p, n int64) ([]byte, error) {
-		return w.message(make([]byte, 0, 4096), p, p+n, func(num protowire.Number, q, m int64) ([]byte, bool, error) {
-			if num != graphInitField {
+	// rewrite replaces the payload of field want by fn's (never nil:
+	// message returns a non-nil slice) and keeps the other fields.
+	rewrite := func(want protowire.Number, fn func(p, n int64) ([]byte, error)) func(protowire.Number, int64, int64) ([]byte, bool, error) {
+		return func(num protowire.Number, p, n int64) ([]byte, bool, error) {
+			if num != want {
 				return nil, true, nil
 			}
-			b, err := tensor(q, m)
-			if b == nil && err == nil {
-				b = []byte{}
-			}
+			b, err := fn(p, n)
 			return b, true, err
-		})
+		}
 	}
-	out, err := w.message(make([]byte, 0, 4096), 0, size, func(num protowire.Number, p, n int64) ([]byte, bool, error) {
-		if num != modelGraphField {
-			return nil, true, nil
-		}
-		b, err := graph(p, n)
-		if b == nil && err == nil {
-			b = []byte{}
-		}
-		return b, true, err
-	})
+	graph := func(p, n int64) ([]byte, error) {
+		return w.message(make([]byte, 0, 4096), p, p+n, rewrite(graphInitField, tensor))
+	}
+	out, err := w.message(make([]byte, 0, 4096), 0, size, rewrite(modelGraphField, graph))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -239,7 +232,7 @@ func (s *rawSource) float32s(count int) ([]float32, error) {
 	return out, nil
 }
 
-// streamTensor decodes a float32 initializer whose raw_data is at src.
+// streamFloat32 decodes a float32 initializer whose raw_data is at src.
 // Other element types go through the byte path of tensorFromProto.
 func streamFloat32(shape ir.Shape, count int, src *rawSource) (*ir.Tensor, error) {
 	f, err := src.float32s(count)
