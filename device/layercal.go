@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/edgeml/edge/kernels"
@@ -272,19 +273,19 @@ func evict(pool *kernels.Pool, flush, in []float32) {
 		})
 	}
 	if len(in) > 0 {
-		var sink float32
 		pool.Parallel(len(in), func(lo, hi int) {
 			var s float32
-			for i := lo; i < hi; i += 16 {
+			for i := lo; i < hi; i += 16 { // one read per 64-byte line
 				s += in[i]
 			}
-			if s == 1e30 { // keep the reads
-				sink = s
+			if s == 1e30 { // keeps the reads; never true for the inputs used
+				evictSink.Add(1)
 			}
 		})
-		_ = sink
 	}
 }
+
+var evictSink atomic.Int64
 
 // timeRuns runs fn once (cold), then at least minRuns more times and
 // more while the budget lasts (at most 200), each after prep (untimed),
