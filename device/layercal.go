@@ -22,7 +22,7 @@ type LayerCalOptions struct {
 	// Kernels restricts the instruction sets, as for the model's plan.
 	Kernels kernels.Config
 	// PerLayer bounds the warm runs of one layer shape (default 40 ms;
-	// at least three warm runs are always taken).
+	// at least five timed runs are always taken).
 	PerLayer time.Duration
 	// Graph is the model's graph ((*runtime.Model).Graph); with it the
 	// pooling and elementwise layers are measured too, each as a
@@ -195,7 +195,7 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 				pool = kernels.NewPool(t)
 				pools[t] = pool
 			}
-			ns := timeRuns(func() { r.run(pool) }, per, 3, func() { evict(pool, flush, r.input) })
+			ns := timeRuns(func() { r.run(pool) }, per, 5, func() { evict(pool, flush, r.input) })
 			s := ShapeResult{Name: "layer " + j.l.Name, Category: r.shape.cat, Threads: t, M: r.m, N: r.n, K: r.k, Stride: r.stride,
 				Flops: r.flops, Bytes: r.bytes, Ns: ns, Kernel: r.kernel, Layer: j.sig, Weights: r.weights}
 			s.MR, s.NR = TileOf(r.kernel)
@@ -372,7 +372,7 @@ func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime
 		var ts []float64
 		ok := true
 		start := time.Now()
-		for k := 0; k < 4 || time.Since(start) < per && k < 200; k++ {
+		for k := 0; k < 6 || time.Since(start) < per && k < 200; k++ {
 			evict(pool, flush, nil)
 			sess.ResetProfile()
 			if _, err := sess.RunIR(feeds); err != nil {
