@@ -82,7 +82,7 @@
 // what they hold when the layer runs in the model (its weights evicted
 // by the other layers, its input just written); with the model's graph every
 // distinct pooling and elementwise layer is run as a one-node graph
-// through the runtime (after the same pass), timed by the session's
+// through the runtime (runs back to back, as in a model), timed by the session's
 // per-layer profile. The
 // results join Shapes (ShapeResult.Layer names the signature) and are
 // cached with the calibration; `edge budget` (and compress/demo through

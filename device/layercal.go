@@ -175,7 +175,7 @@ func (c *Calibration) AddLayers(ctx context.Context, layers []runtime.Layer, opt
 	added := 0
 	for _, j := range jobs {
 		if strings.HasPrefix(j.sig, "op:") {
-			n, err := c.addOp(ctx, opts, j.l, j.sig, nodes[j.l.Name], j.ts, per, flush, pools)
+			n, err := c.addOp(ctx, opts, j.l, j.sig, nodes[j.l.Name], j.ts, per)
 			added += n
 			if err != nil {
 				return added, err
@@ -308,9 +308,13 @@ func timeRuns(fn func(), budget time.Duration, minRuns int, prep func()) float64
 // node of the model's graph, its initializers, float inputs of the
 // layer's shapes) run through the runtime, timed by the session's
 // per-layer profile (the operator alone, as in a profiled model run).
+// Runs follow each other as operators do in a model: the session's
+// workers are still spinning and the activations (all these operators
+// move) are where the previous run left them. (A cache pass between runs
+// would need another pool, whose spinning workers would compete with
+// the session's for the cores.)
 // A layer whose node cannot be isolated is left to the rate model.
-func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime.Layer, sig string, node *ir.Node, threads []int, per time.Duration,
-	flush []float32, pools map[int]*kernels.Pool) (int, error) {
+func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime.Layer, sig string, node *ir.Node, threads []int, per time.Duration) (int, error) {
 	g := &ir.Graph{Name: "layer", Opset: opts.Graph.Opset, Initializers: map[string]*ir.Tensor{}}
 	feeds := map[string]*ir.Tensor{}
 	var bytes int64
@@ -364,16 +368,10 @@ func (c *Calibration) addOp(ctx context.Context, opts LayerCalOptions, l runtime
 		if err != nil {
 			return added, nil
 		}
-		pool := pools[t]
-		if pool == nil {
-			pool = kernels.NewPool(t)
-			pools[t] = pool
-		}
 		var ts []float64
 		ok := true
 		start := time.Now()
 		for k := 0; k < 6 || time.Since(start) < per && k < 200; k++ {
-			evict(pool, flush, nil)
 			sess.ResetProfile()
 			if _, err := sess.RunIR(feeds); err != nil {
 				ok = false
