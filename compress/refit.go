@@ -145,11 +145,41 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 	for i, l := range compNet.layers {
 		cw[i] = append([]float32(nil), l.w...)
 	}
+	// First factors of the channel scheme and of Gemm/MatMul: the
+	// node feeding each second factor, with its original layer.
+	layerOf := map[*ir.Node]int{}
+	for i, l := range compNet.layers {
+		layerOf[l.node] = i
+	}
+	origOf := map[*ir.Node]*wlayer{}
+	for _, l := range origNet.layers {
+		origOf[l.node] = l
+	}
+	type firstOf struct {
+		orig   *wlayer
+		second int    // compNet layer of the second factor
+		out    string // the factorized layer's output (target key)
+	}
+	first := map[*ir.Node]firstOf{}
+	for n2, o := range second {
+		ol, j := origOf[o], layerOf[n2]
+		if ol == nil || len(n2.Inputs) == 0 {
+			continue
+		}
+		for _, nd := range out.Nodes {
+			if len(nd.Outputs) != 1 || nd.Outputs[0] != n2.Inputs[0] {
+				continue
+			}
+			if i, ok := layerOf[nd]; ok && channelLike(compNet.layers[i], ol) {
+				first[nd] = firstOf{orig: ol, second: j, out: n2.Outputs[0]}
+			}
+		}
+	}
 	// At the time limit (less the judgement that follows) the remaining
 	// layers keep their SVD factors.
 	sc := newSweep(compNet, c.pool, c.obj.images, idx)
 	err = sc.run(cw, func(st *step) error {
-		if st.layer < 0 || second[st.node] == nil {
+		if st.layer < 0 {
 			return nil
 		}
 		if err := c.ctx.Err(); err != nil {
@@ -157,6 +187,20 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 		}
 		if c.late(c.judgeTime()) {
 			return errTimeUp
+		}
+		if fi, ok := first[st.node]; ok && target[fi.out] != nil {
+			// Output-PCA subspace: W' = P·Pᵀ·W with P the top-K principal
+			// directions of the original layer's outputs.
+			l := compNet.layers[st.layer]
+			w1, p, err := pcaFactors(fi.orig, l.p.OutC, target[fi.out])
+			if err != nil {
+				return err
+			}
+			cw[st.layer], cw[fi.second] = w1, p
+			return storeWeight(out, st.node, l, w1)
+		}
+		if second[st.node] == nil {
+			return nil
 		}
 		l := compNet.layers[st.layer]
 		y := target[st.out]
@@ -294,6 +338,115 @@ func refitLayer(l *wlayer, op netOp, x []float32, n int, y []float32, w0 []float
 		bias[k] = float32(sol.At(d, k))
 	}
 	return w, bias, nil
+}
+
+// channelLike reports whether the first factor l of the original layer
+// o reads o's whole input patch (channel scheme, Gemm/MatMul), so that
+// Pᵀ·W is a weight for it.
+func channelLike(l, o *wlayer) bool {
+	if l.kind != o.kind {
+		return false
+	}
+	if l.kind != "Conv" {
+		return l.p.InC == o.p.InC
+	}
+	return l.p.InC == o.p.InC && l.p.KH == o.p.KH && l.p.KW == o.p.KW
+}
+
+// pcaFactors returns the first factor Pᵀ·W (k × the original's patch
+// size) and the second P (nOut × k) of the rank-k approximation of the
+// original layer o that keeps the k principal directions of its outputs
+// y (nOut × samples, centred here): the best rank-k approximation in the
+// data norm E‖(W − W')x‖² (Zhang et al. 2015), rather than in
+// the weights' Frobenius norm of the plain SVD.
+func pcaFactors(o *wlayer, k int, y []float32) (w1, p []float32, err error) {
+	n := o.p.OutC
+	d := len(o.w) / n
+	cols := len(y) / n
+	if k > n || cols < 2 {
+		return nil, nil, fmt.Errorf("compress: internal: PCA of %d outputs at rank %d", n, k)
+	}
+	z := make([]float32, len(y))
+	for r := 0; r < n; r++ {
+		row := y[r*cols : (r+1)*cols]
+		var m float64
+		for _, v := range row {
+			m += float64(v)
+		}
+		m /= float64(cols)
+		for j, v := range row {
+			z[r*cols+j] = v - float32(m)
+		}
+	}
+	gk := kernels.SelectGemm(kernels.Config{})
+	cov := make([]float32, n*n)
+	gk.Sgemm(nil, false, true, n, n, cols, 1, z, cols, z, cols, 0, cov, n)
+	// Shrinkage towards W·Wᵀ (the plain SVD's choice, white inputs) by
+	// pcaShrink·n/samples, both normalized to unit trace: few samples per
+	// output channel give a noisy covariance.
+	wwt := make([]float32, n*n)
+	gk.Sgemm(nil, false, true, n, n, d, 1, o.w, d, o.w, d, 0, wwt, n)
+	var tc, tw float64
+	for r := 0; r < n; r++ {
+		tc += float64(cov[r*n+r])
+		tw += float64(wwt[r*n+r])
+	}
+	beta := math.Min(1, pcaShrink*float64(n)/float64(cols))
+	if tc <= 0 || tw <= 0 {
+		tc, tw, beta = 1, 1, 1
+	}
+	a := mat.NewSymDense(n, nil)
+	for r := 0; r < n; r++ {
+		for q := r; q < n; q++ {
+			c := (float64(cov[r*n+q]) + float64(cov[q*n+r])) / 2 / tc
+			w := (float64(wwt[r*n+q]) + float64(wwt[q*n+r])) / 2 / tw
+			a.SetSym(r, q, (1-beta)*c+beta*w)
+		}
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(a, true) {
+		return nil, nil, fmt.Errorf("compress: PCA of layer %q did not converge", o.node.Name)
+	}
+	var vecs mat.Dense
+	eig.VectorsTo(&vecs) // ascending eigenvalues
+	p = make([]float32, n*k)
+	for r := 0; r < n; r++ {
+		for j := 0; j < k; j++ {
+			p[r*k+j] = float32(vecs.At(r, n-1-j))
+		}
+	}
+	// W1 = Pᵀ·W: (k × n)·(n × d).
+	w1 = make([]float32, k*d)
+	gk.Sgemm(nil, true, false, k, d, n, 1, p, k, o.w, d, 0, w1, d)
+	return w1, p, nil
+}
+
+// pcaShrink scales the shrinkage of pcaFactors' covariance (see there).
+var pcaShrink = 1.0
+
+// storeWeight writes a canonical weight into g's initializer of node nd
+// (a new tensor).
+func storeWeight(g *ir.Graph, nd *ir.Node, l *wlayer, w []float32) error {
+	old := g.Initializers[nd.Inputs[1]]
+	if old == nil {
+		return fmt.Errorf("compress: internal: weight of %q not found", nd.Name)
+	}
+	t := &ir.Tensor{DType: ir.Float32, Shape: old.Shape.Clone()}
+	switch {
+	case nd.OpType == "MatMul", nd.OpType == "Gemm" && nd.AttrInt("transB", 0) == 0:
+		t.F32 = transpose(w, l.p.OutC, l.p.InC)
+	default:
+		t.F32 = w
+	}
+	if nd.OpType == "Gemm" {
+		if a := nd.AttrFloat("alpha", 1); a != 1 {
+			for i := range t.F32 {
+				t.F32[i] /= a
+			}
+		}
+	}
+	g.Initializers[nd.Inputs[1]] = t
+	return nil
 }
 
 // storeLayer writes a refitted canonical weight and bias into g's
