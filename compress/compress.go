@@ -141,6 +141,9 @@ type Result struct {
 	Iterations         int
 	Seconds            float64
 	MinMACs, MinParams int64 // smallest reachable cost (rank 1 everywhere)
+	// FinetuneKept tells whether the finetuned factors were kept: they
+	// are dropped when their held-out objective is worse than before.
+	FinetuneKept bool
 	// Plain is the factorized graph with the plain SVD factors of the
 	// same ranks, before the refit and the finetune (nil when neither
 	// ran), for comparison.
@@ -326,8 +329,27 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 				}
 			}
 		}
+		// Keep the finetuned factors only when they do better on the
+		// held-out images (a short distillation can overfit the few
+		// training images).
+		f0, err := cal.heldObjective(out)
+		if err != nil {
+			return nil, err
+		}
+		saved := make(map[string]*ir.Tensor, len(out.Initializers))
+		for k, v := range out.Initializers {
+			saved[k] = v
+		}
 		if err := cal.finetune(out, factored, opts.Finetune, cal.deadline, report); err != nil {
 			return nil, err
+		}
+		f1, err := cal.heldObjective(out)
+		if err != nil {
+			return nil, err
+		}
+		res.FinetuneKept = f1 <= f0
+		if !res.FinetuneKept {
+			out.Initializers = saved
 		}
 	}
 	if cal != nil {
@@ -378,7 +400,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	if opts.DataAware {
 		md["compress.data_aware"] = "true"
 	}
-	if opts.Finetune > 0 {
+	if opts.Finetune > 0 && res.FinetuneKept {
 		md["compress.finetune_epochs"] = strconv.Itoa(opts.Finetune)
 	}
 	if res.Plain != nil {
@@ -664,21 +686,39 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 	return cands[best], iters, nil
 }
 
-// judge evaluates the compressed graph on the held-out images.
-func (c *calibRun) judge(out *ir.Graph, res *Result) error {
-	nt, err := buildNet(out, c.obj.nt.batch, c.opts.Kernels, nil)
+// graphObjective returns the objective of graph g and its weights.
+func (c *calibRun) graphObjective(g *ir.Graph) (*objective, [][]float32, error) {
+	nt, err := buildNet(g, c.obj.nt.batch, c.opts.Kernels, nil)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	ev, err := newEvaluator(nt, nil, c.pool)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	o := newObjective(c.ctx, nil, nt, ev, c.pool, c.opts.Kernels, c.obj.images)
 	o.targets, o.entropy = c.obj.targets, c.obj.entropy
 	w := make([][]float32, len(nt.layers))
 	for i, l := range nt.layers {
 		w[i] = l.w
+	}
+	return o, w, nil
+}
+
+// heldObjective is the objective of graph g on the held-out images.
+func (c *calibRun) heldObjective(g *ir.Graph) (float64, error) {
+	o, w, err := c.graphObjective(g)
+	if err != nil {
+		return 0, err
+	}
+	return o.valueW(w, c.held)
+}
+
+// judge evaluates the compressed graph on the held-out images.
+func (c *calibRun) judge(out *ir.Graph, res *Result) error {
+	o, w, err := c.graphObjective(out)
+	if err != nil {
+		return err
 	}
 	if res.HeldOutObjective, err = o.valueW(w, c.held); err != nil {
 		return err

@@ -63,8 +63,8 @@
 // backtracking line search on the ℓ1 exact-penalty merit function. The
 // start is the better of the greedy and uniform allocations on the
 // training images. It stops at Options.MaxIter iterations, at a step below
-// 1e-4, or when the time left in Options.TimeLimit is what rounding,
-// judgement and refit need (ten forward passes as measured, plus a tenth).
+// 1e-4, or when the time left in Options.TimeLimit is what the later
+// stages need (see Time limit).
 //
 // # Rounding
 //
@@ -86,15 +86,35 @@
 //
 // # Beyond the paper
 //
-// Options.DataAware refits, after rounding, the second factor (and bias)
-// of every factorized Conv/Gemm by ridge-regularized least squares so
-// that, fed with the activations of the already-compressed network
-// (Zhang et al. 2016's asymmetric reconstruction), it reproduces the
-// original layer's output at sampled positions of up to 256 calibration
-// images; the first factor keeps the SVD subspace. Options.Finetune runs
-// that many epochs of knowledge distillation (Adam on the KL divergence
-// from the original network's softmax, through the same gorgonia graph)
-// over the factors, within Options.TimeLimit.
+// Options.DataAware refits, after rounding, every factorized layer on
+// calibration activations of up to 256 images (refitImages). The first
+// factor of a channel-scheme Conv or a Gemm becomes Pᵀ·W, P the top-K
+// principal directions of the original layer's outputs (the best rank-K
+// approximation in the data norm E‖(W − W')x‖², Zhang et al. 2015),
+// the covariance shrunk towards W·Wᵀ — the plain SVD's choice — by
+// n/samples; spatial-scheme first factors keep the SVD subspace. The
+// second factor (and bias) is then refitted by ridge-regularized least
+// squares so that, fed with the activations of the already-compressed
+// network (Zhang et al. 2016's asymmetric reconstruction), it reproduces
+// the original layer's output at sampled positions. Result.Plain keeps
+// the graph with the plain SVD factors for comparison. Options.Finetune
+// runs that many epochs of knowledge distillation (Adam on the KL
+// divergence from the original network's softmax, through the same
+// gorgonia graph) over the factors, within Options.TimeLimit; the
+// finetuned factors are kept only when their held-out objective is no
+// worse (Result.FinetuneKept).
+//
+// # Time limit
+//
+// Options.TimeLimit bounds the whole Compress call from its start,
+// decomposition included. The forward time per image measured at the
+// warm start budgets what follows the solve: the held-out passes of the
+// rounding candidates, the refit (about three passes over its images),
+// the finetune (at most 40% of the limit) and the judgement (three
+// held-out passes), plus a twentieth of the limit. The SQP does not
+// start a value or gradient evaluation that would end past its deadline;
+// stochastic roundings are skipped, refit layers keep their SVD factors
+// and the finetune stops when the limit comes near.
 //
 // The SQP uses at most Options.SolveImages (default 256) training images;
 // the held-out judgement uses the held-out part of the calibration set.

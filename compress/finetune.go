@@ -43,9 +43,9 @@ func (c *calibRun) finetune(out *ir.Graph, factored map[*ir.Node]bool, epochs in
 	if c.fwdPer == 0 {
 		c.fwdPer = time.Since(t0) / time.Duration(max(1, len(all)))
 	}
-	// Leave the judgement that follows its time.
+	// Leave the comparison and the judgement that follow their time.
 	if !deadline.IsZero() {
-		deadline = deadline.Add(-c.judgeTime())
+		deadline = deadline.Add(-c.judgeTime() - c.passTime(len(c.held)))
 	}
 	o.targets, o.entropy = teach.targets, teach.entropy
 	w := make([][]float32, len(nt.layers))

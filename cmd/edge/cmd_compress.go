@@ -99,12 +99,15 @@ func (o *compressOpts) flags(fs *flag.FlagSet) {
 
 // CompressReport is the JSON of `edge compress --json`.
 type CompressReport struct {
-	Model        string             `json:"model"`
-	Out          string             `json:"out"`
-	Method       string             `json:"method"`
-	Scheme       string             `json:"scheme"`
-	Refit        bool               `json:"refit"`
-	Finetune     int                `json:"finetune_epochs"`
+	Model    string `json:"model"`
+	Out      string `json:"out"`
+	Method   string `json:"method"`
+	Scheme   string `json:"scheme"`
+	Refit    bool   `json:"refit"`
+	Finetune int    `json:"finetune_epochs"`
+	// FinetuneKept: the finetuned factors did better on the held-out
+	// images and were kept (else the refitted ones were).
+	FinetuneKept bool               `json:"finetune_kept"`
 	Targets      string             `json:"targets"`
 	BudgetMACs   int64              `json:"budget_macs"`
 	BudgetParams int64              `json:"budget_params"`
@@ -269,7 +272,7 @@ func (o *compressOpts) run(e *env, args []string) error {
 	written, writtenRSS := time.Since(begin).Seconds(), float64(peakRSSBytes())/(1<<20)
 	e.logf("wrote %s (%s → %s MACs, %s → %s params) in %.1f s", o.out, humanCount(res.MACsBefore), humanCount(res.MACsAfter), humanCount(res.ParamsBefore), humanCount(res.ParamsAfter), res.Seconds)
 
-	out := CompressReport{Model: o.model, Out: o.out, Method: string(method), Scheme: scheme.String(), Refit: refit, Finetune: o.finetune, Targets: describeTargets(tg),
+	out := CompressReport{Model: o.model, Out: o.out, Method: string(method), Scheme: scheme.String(), Refit: refit, Finetune: o.finetune, FinetuneKept: res.FinetuneKept, Targets: describeTargets(tg),
 		BudgetMACs: copts.Budget.MACs, BudgetParams: copts.Budget.Params,
 		MACsBefore: res.MACsBefore, MACsAfter: res.MACsAfter, ParamsBefore: res.ParamsBefore, ParamsAfter: res.ParamsAfter,
 		Ranks: map[string]RankOut{}, Seconds: res.Seconds, TimeLimit: o.timeLimit.String(), WrittenSeconds: written, WrittenPeakRSSMB: writtenRSS, Iterations: res.Iterations, Calib: calibSpec,
