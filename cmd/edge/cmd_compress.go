@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +43,10 @@ models whose metadata says dataset=fashion-mnist.
 With --data the dense and compressed models are evaluated on it; with
 --sweep every method is run at each MACs fraction and evaluated on --data
 (the accuracy-vs-MACs curve of the report). --report writes a
-self-contained HTML page and its JSON twin (F.json).
+self-contained HTML page and its JSON twin (F.json). --time-limit bounds
+each compression as a whole (default 4m20s, so that the command stays
+under 5 minutes); the Go heap is soft-limited to 1 GiB (GOMEMLIMIT
+overrides).
 
 Examples:
   edge compress --model fmnist-vgg16.onnx --out vgg16-40.onnx --macs 0.4
@@ -176,8 +180,18 @@ func parseSweep(s string) ([]float64, error) {
 	return out, nil
 }
 
+// compressHeapLimit is the Go heap's soft limit during edge compress
+// (unless GOMEMLIMIT is set): the calibration network, the factors and
+// the SVD scratch of fmnist-vgg16 live in well under 1 GiB, and without a
+// limit the collector lets the heap double (peak RSS 1.48 GB measured,
+// 0.92 GB with the limit, same time).
+const compressHeapLimit = 1 << 30
+
 func (o *compressOpts) run(e *env, args []string) error {
 	begin := time.Now()
+	if os.Getenv("GOMEMLIMIT") == "" {
+		defer debug.SetMemoryLimit(debug.SetMemoryLimit(compressHeapLimit))
+	}
 	if len(args) > 0 {
 		return usagef("unexpected argument %q", args[0])
 	}
