@@ -25,7 +25,7 @@ var compressCommand = &command{
 	name:    "compress",
 	summary: "factorize a model's layers (COBLA low-rank) to fit a budget on this device",
 	usage: `Usage: edge compress --model M.onnx --out C.onnx [targets] [--calib DATA] [--method cobla|greedy|uniform]
-                     [--scheme auto|channel|spatial] [--seed S] [--time-limit 5m] [--refit=false] [--finetune N]
+                     [--scheme auto|channel|spatial] [--seed S] [--time-limit 4m20s] [--refit=false] [--finetune N]
                      [--data DATA] [--sweep 0.75,0.5,0.33,0.25] [--report F.html] [--json]
 
 Derives a budget from the targets (as edge budget: --macs, --params,
