@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"math/rand/v2"
 	goruntime "runtime"
@@ -336,10 +337,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 		if err != nil {
 			return nil, err
 		}
-		saved := make(map[string]*ir.Tensor, len(out.Initializers))
-		for k, v := range out.Initializers {
-			saved[k] = v
-		}
+		saved := maps.Clone(out.Initializers)
 		if err := cal.finetune(out, factored, opts.Finetune, cal.deadline, report); err != nil {
 			return nil, err
 		}
@@ -419,7 +417,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 // initializers or node inputs of the copy leaves g unchanged (tensors
 // are shared: the refit and the finetune replace them, never write them).
 func shallowClone(g *ir.Graph) *ir.Graph {
-	c := *g
+	c := cloneMaps(g)
 	c.Nodes = make([]*ir.Node, len(g.Nodes))
 	for i, n := range g.Nodes {
 		nn := *n
@@ -427,13 +425,20 @@ func shallowClone(g *ir.Graph) *ir.Graph {
 		nn.Outputs = append([]string(nil), n.Outputs...)
 		c.Nodes[i] = &nn
 	}
-	c.Initializers = make(map[string]*ir.Tensor, len(g.Initializers))
-	for k, v := range g.Initializers {
-		c.Initializers[k] = v
+	return c
+}
+
+// cloneMaps copies g with its own initializer and metadata maps (nodes
+// and tensors shared).
+func cloneMaps(g *ir.Graph) *ir.Graph {
+	c := *g
+	c.Initializers = maps.Clone(g.Initializers)
+	c.Metadata = maps.Clone(g.Metadata)
+	if c.Initializers == nil {
+		c.Initializers = map[string]*ir.Tensor{}
 	}
-	c.Metadata = make(map[string]string, len(g.Metadata))
-	for k, v := range g.Metadata {
-		c.Metadata[k] = v
+	if c.Metadata == nil {
+		c.Metadata = map[string]string{}
 	}
 	return &c
 }

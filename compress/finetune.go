@@ -1,7 +1,6 @@
 package compress
 
 import (
-	"fmt"
 	"math"
 	"math/rand/v2"
 	"time"
@@ -109,26 +108,9 @@ func (c *calibRun) finetune(out *ir.Graph, factored map[*ir.Node]bool, epochs in
 		if !need[i] {
 			continue
 		}
-		nd := l.node
-		old := out.Initializers[nd.Inputs[1]]
-		if old == nil {
-			return fmt.Errorf("compress: internal: weight of %q not found", nd.Name)
+		if err := storeWeight(out, l.node, l, w[i]); err != nil {
+			return err
 		}
-		t := &ir.Tensor{DType: ir.Float32, Shape: old.Shape.Clone()}
-		switch {
-		case nd.OpType == "MatMul", nd.OpType == "Gemm" && nd.AttrInt("transB", 0) == 0:
-			t.F32 = transpose(w[i], l.p.OutC, l.p.InC)
-		default:
-			t.F32 = w[i]
-		}
-		if nd.OpType == "Gemm" {
-			if a := nd.AttrFloat("alpha", 1); a != 1 {
-				for j := range t.F32 {
-					t.F32[j] /= a
-				}
-			}
-		}
-		out.Initializers[nd.Inputs[1]] = t
 	}
 	return nil
 }

@@ -453,25 +453,9 @@ func storeWeight(g *ir.Graph, nd *ir.Node, l *wlayer, w []float32) error {
 // initializers of node nd (new tensors; the bias input is added when the
 // node had none).
 func storeLayer(g *ir.Graph, nd *ir.Node, l *wlayer, w, bias []float32) error {
-	old := g.Initializers[nd.Inputs[1]]
-	if old == nil {
-		return fmt.Errorf("compress: internal: weight of %q not found", nd.Name)
+	if err := storeWeight(g, nd, l, w); err != nil {
+		return err
 	}
-	t := &ir.Tensor{DType: ir.Float32, Shape: old.Shape.Clone()}
-	switch {
-	case nd.OpType == "Gemm" && nd.AttrInt("transB", 0) == 0:
-		t.F32 = transpose(w, l.p.OutC, l.p.InC)
-	default:
-		t.F32 = w
-	}
-	if nd.OpType == "Gemm" {
-		if a := nd.AttrFloat("alpha", 1); a != 1 {
-			for i := range t.F32 {
-				t.F32[i] /= a
-			}
-		}
-	}
-	g.Initializers[nd.Inputs[1]] = t
 	beta := float32(1)
 	if nd.OpType == "Gemm" {
 		beta = nd.AttrFloat("beta", 1)

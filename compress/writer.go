@@ -25,15 +25,7 @@ func f32Tensor(data []float32, shape ...int) *ir.Tensor {
 // a is replaced by two Conv, Gemm or MatMul nodes, and the second nodes
 // mapped to the nodes they replace. g is not modified.
 func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, map[*ir.Node]*ir.Node, error) {
-	out := *g
-	out.Initializers = make(map[string]*ir.Tensor, len(g.Initializers))
-	for k, v := range g.Initializers {
-		out.Initializers[k] = v
-	}
-	out.Metadata = make(map[string]string, len(g.Metadata))
-	for k, v := range g.Metadata {
-		out.Metadata[k] = v
-	}
+	out := cloneMaps(g)
 	byNode := map[*ir.Node]int{}
 	for i, f := range fs {
 		if !a.dense[i] {
@@ -58,7 +50,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, map[*ir.Nod
 			continue
 		}
 		f := fs[i]
-		n1, n2, err := f.nodes(&out, a.keepOf(i), a.scaleOf(i), unique)
+		n1, n2, err := f.nodes(out, a.keepOf(i), a.scaleOf(i), unique)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -80,7 +72,7 @@ func factorizedGraph(g *ir.Graph, fs []*factor, a alloc) (*ir.Graph, map[*ir.Nod
 			delete(out.Initializers, k)
 		}
 	}
-	return &out, second, nil
+	return out, second, nil
 }
 
 // nodes builds the two nodes (and their initializers in g) of the
