@@ -77,7 +77,7 @@ for (const f of files) {
     const p = (j.sweep || []).find((p) => p.method === 'cobla' && Math.abs(p.fraction - fr) < 1e-9);
     if (!p || d == null) continue;
     const drop = 100 * (d - p.top1);
-    L.push(`- at ${fr}: ${f4(d)} → ${f4(p.top1)}, drop ${drop.toFixed(2)} points (bar ${lim}): ${drop <= lim ? 'met' : 'NOT met'}`);
+    L.push(`- at ${fr}: ${f4(d)} → ${f4(p.top1)}, drop ${drop.toFixed(2)} points (limit ${lim} point${lim > 1 ? 's' : ''}): ${drop <= lim ? 'met' : 'NOT met'}`);
   }
 }
 L.push('', `## Bars 3 and 4: COBLA at ${main} of the MACs, speed and cost of the run`, '');
@@ -95,14 +95,14 @@ try {
 } catch {}
 L.push('', `## Beyond the paper, at ${main} of the MACs`, '');
 L.push('Plain COBLA keeps the SVD factors of the chosen ranks (the same run\'s ranks, evaluated before the refit); the default refit replaces the first factor of channel-scheme/Gemm layers by the output-PCA one (since commit 0673ecb) and refits the second factor to the original layer\'s output on calibration activations of the already-compressed network; finetune is a separate run adding epochs of distillation over the calibration images after the refit, within the same time limit (so its solver has less time); since commit 3dc122a the finetuned factors are kept only when the held-out objective improves.', '');
-L.push('| model | plain COBLA | COBLA + refit (default) | + finetune | seconds refit / finetune |', '|---|---|---|---|---|');
+L.push('| model | plain COBLA | COBLA + refit (default) | + finetune | SQP iterations refit / finetune run | seconds refit / finetune |', '|---|---|---|---|---|---|');
 for (const f of files) {
   const j = JSON.parse(fs.readFileSync(f));
   let t = null;
   try { t = JSON.parse(fs.readFileSync(f.replace('-compress.json', '-compress-finetune.json'))); } catch {}
   const p = (j.sweep || []).find((p) => p.method === 'cobla-plain' && Math.abs(p.fraction - Number(main)) < 1e-9);
   const kept = t && t.finetune_kept !== undefined ? (t.finetune_kept ? ', kept' : ', dropped: held-out worse') : '';
-  L.push(`| ${nm(j)} | ${f4(p?.top1)} | ${f4(j.eval?.top1_after)} | ${t ? f4(t.eval?.top1_after) + ` (${t.finetune_epochs} epoch${kept})` : '—'} | ${j.seconds.toFixed(0)} / ${t ? t.seconds.toFixed(0) : '—'} |`);
+  L.push(`| ${nm(j)} | ${f4(p?.top1)} | ${f4(j.eval?.top1_after)} | ${t ? f4(t.eval?.top1_after) + ` (${t.finetune_epochs} epoch${kept})` : '—'} | ${j.iterations} / ${t ? t.iterations : '—'} | ${j.seconds.toFixed(0)} / ${t ? t.seconds.toFixed(0) : '—'} |`);
 }
 fs.writeFileSync(out, L.join('\n') + '\n');
 console.error(`wrote ${out}`);
