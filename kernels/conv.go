@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // ConvParams describes a 2-D convolution on one NCHW image. Weights are
 // OutC × (InC/Group) × KH × KW; the output is OutC × OutH() × OutW().
@@ -238,11 +241,9 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	nr := c.gemm.NR
 	taps := p.KH * p.KW
 	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
-		var buf [1024]int
-		offs := buf[:0]
-		if kc > len(buf) {
-			offs = make([]int, 0, kc)
-		}
+		bp := offsPool.Get().(*[]int)
+		defer offsPool.Put(bp)
+		offs := (*bp)[:0]
 		for rr := 0; rr < kc; rr++ {
 			r := k0 + rr
 			ch, t := r/taps, r%taps
@@ -453,3 +454,5 @@ func (c *Conv2D) phasePacker(ph []float32) func(dst []float32, k0, kc, j0, nc in
 		return dst
 	}
 }
+
+var offsPool = sync.Pool{New: func() any { b := make([]int, 0, 4096); return &b }}

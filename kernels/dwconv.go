@@ -67,7 +67,7 @@ func dwPlane(k *dwKernel, p ConvParams, in, w []float32, bias float32, out []flo
 		// then interior and runs through the SIMD row.
 		hp, wp := p.InH+p.PadTop+p.PadBottom, p.InW+p.PadLeft+p.PadRight
 		s := getScratch(hp * wp)
-		defer scratchPool.Put(s)
+		defer putScratch(s)
 		buf := s.buf[:hp*wp]
 		clear(buf)
 		for y := 0; y < p.InH; y++ {

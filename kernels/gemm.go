@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"fmt"
+	"math/bits"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -244,18 +245,18 @@ type gemmSrc struct {
 // gemmScratch is one worker's packing memory.
 type gemmScratch struct{ buf []float32 }
 
-var scratchPool sync.Pool
+var scratchPools [48]sync.Pool
 
 func getScratch(n int) *gemmScratch {
-	s, _ := scratchPool.Get().(*gemmScratch)
+	c := bits.Len(uint(n + 16))
+	s, _ := scratchPools[c].Get().(*gemmScratch)
 	if s == nil {
-		s = &gemmScratch{}
-	}
-	if len(s.buf) < n+16 {
-		s.buf = make([]float32, n+16)
+		s = &gemmScratch{buf: make([]float32, 1<<c)}
 	}
 	return s
 }
+
+func putScratch(s *gemmScratch) { scratchPools[bits.Len(uint(len(s.buf)))-1].Put(s) }
 
 // aligned64 returns buf advanced to a 64-byte boundary.
 func aligned64(buf []float32) []float32 {
@@ -429,10 +430,10 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 	nr := g.NR
 	bLen := min(blk.nc, (j1-j0+nr-1)/nr*nr) * min(blk.kc, k)
 	sb := getScratch(bLen + 16)
-	defer scratchPool.Put(sb)
+	defer putScratch(sb)
 	bufB := aligned64(sb.buf)[:bLen]
 	sa := getScratch(t.scratch)
-	defer scratchPool.Put(sa)
+	defer putScratch(sa)
 	for jc := j0; jc < j1; jc += blk.nc {
 		nc := min(blk.nc, j1-jc)
 		for pc := 0; pc < k; pc += blk.kc {
@@ -455,7 +456,7 @@ func (g *GemmKernel) runSharedB(p *Pool, threads int, parts []int, blk blocking,
 	npad := (n + nr - 1) / nr * nr
 	panels := npad / nr
 	sb := getScratch(npad*k + 16)
-	defer scratchPool.Put(sb)
+	defer putScratch(sb)
 	full := aligned64(sb.buf)[:npad*k]
 	// Block (k0, panel q) lives at k0·npad + q·nr·kc, as for prepacked B.
 	groups := chunkBounds(panels, 1, 4*threads)
@@ -468,7 +469,7 @@ func (g *GemmKernel) runSharedB(p *Pool, threads int, parts []int, blk blocking,
 	})
 	dynamic(p, threads, len(parts)-1, func(ci int) {
 		sa := getScratch(t.scratch)
-		defer scratchPool.Put(sa)
+		defer putScratch(sa)
 		for jc := 0; jc < n; jc += blk.nc {
 			nc := min(blk.nc, n-jc)
 			for pc := 0; pc < k; pc += blk.kc {

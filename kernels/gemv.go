@@ -18,7 +18,7 @@ const gemvMaxRows = 2
 func (g *GemmKernel) gemv(p *Pool, transA, transB bool, m, n, k int, alpha float32, a []float32, lda int, b []float32, ldb int, beta float32, c []float32, ldc int, ep Epilogue) {
 	gk := g.gemv4
 	xs := getScratch(m * k)
-	defer scratchPool.Put(xs)
+	defer putScratch(xs)
 	x := xs.buf[:m*k]
 	for i := 0; i < m; i++ {
 		if !transA {
@@ -38,7 +38,7 @@ func (g *GemmKernel) gemv(p *Pool, transA, transB bool, m, n, k int, alpha float
 	threads.Parallel(chunks, func(lo, hi int) {
 		j0, j1 := lo*unit, min(n, hi*unit)
 		ts := getScratch(j1 - j0)
-		defer scratchPool.Put(ts)
+		defer putScratch(ts)
 		tmp := ts.buf[:j1-j0]
 		for i := 0; i < m; i++ {
 			xi := x[i*k : (i+1)*k]

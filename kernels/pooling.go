@@ -252,7 +252,7 @@ func (k *Pooling) planeMax2D(src, dst []float32) {
 	rx := k.ranges[1]
 	ow := len(rx)
 	sc := getScratch(2 * ix)
-	defer scratchPool.Put(sc)
+	defer putScratch(sc)
 	tmp, acc := sc.buf[:ix], sc.buf[ix:2*ix]
 	negInf := float32(math.Inf(-1))
 	span := (kw - 1) * dx // acc is valid for x < ix − span
