@@ -276,6 +276,15 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		return
 	}
 	splitM, _ := g.split(m, n, threads, src)
+	if src.prepackedA && !src.prepackedB && (n+g.NR-1)/g.NR >= 2*threads {
+		// A convolution (weights prepacked as A, B packed from the
+		// image): a column split lets each thread pack its own B
+		// panels and use them from its own L1 for every row tile,
+		// while A is shared read-only. A row split would stream the
+		// B that the other thread packed from the other core's cache
+		// (32→32 channels at 28²: 77 → 115 GFLOP/s at 2 threads).
+		splitM = false
+	}
 	// Threads take chunks (about four each) from a shared counter, so a
 	// thread that is slowed down (a busy or little core) takes fewer.
 	unitM, unitN := g.MR, g.NR
