@@ -58,7 +58,16 @@
 // its session's arena (one arena per element type). A value is live from
 // the step that writes it to the last step that reads it or one of its
 // views; values live at the same time get disjoint regions, assigned
-// greedily largest first into the best-fitting gap. Info.PeakActivation
+// greedily largest first into the best-fitting gap. A Concat whose
+// inputs are contiguous runs of its output (every dimension before the
+// axis is 1: batch-1 channel concatenation of fire modules) is placed:
+// each input computed at run time, read only by that Concat and once,
+// owning its buffer and without views is written by its producer
+// straight into its run of the Concat's buffer, which is then live from
+// the first such write; the Concat copies only the other inputs (graph
+// inputs, constants, views, values read elsewhere) and the layer's
+// kernel reads concat-in-place, concat-partial or concat-copy. Results
+// are bit-identical either way. Info.PeakActivation
 // Bytes is the total arena size for batch 1. Requested values are copied
 // out right after the step that computes them, so a result is never
 // overwritten and never extends a buffer's lifetime.

@@ -16,20 +16,27 @@ type interval struct {
 // buffer an offset in its dtype's arena. Values whose lifetimes overlap
 // get disjoint regions; a value is live from the step that writes it to
 // the last step that reads it or any view of it (inclusive, so an
-// operator never writes over its own inputs).
+// operator never writes over its own inputs). Values placed inside a
+// Concat's buffer (placeInputs) get no region of their own; the host's
+// lifetime starts at the first of their writes.
 //
 // Placement is greedy by size (largest first), each buffer going to the
 // best-fitting gap — the smallest gap between already placed buffers
 // with an overlapping lifetime that holds it — or above them all.
 func (p *plan) assignMemory() {
 	var lists [4][]interval
+	start := p.placedStart()
 	for id := range p.vals {
 		v := &p.vals[id]
-		if v.def < 0 || v.root != id {
+		if v.def < 0 || v.root != id || v.placed {
 			continue
 		}
+		def := v.def
+		if s, ok := start[id]; ok {
+			def = min(def, s)
+		}
 		a := arenaIndex(v.dtype)
-		lists[a] = append(lists[a], interval{id: id, size: v.shape.Size(), def: v.def, last: max(v.last, v.def)})
+		lists[a] = append(lists[a], interval{id: id, size: v.shape.Size(), def: def, last: max(v.last, v.def)})
 	}
 	p.peak = 0
 	for a, list := range lists {

@@ -26,6 +26,11 @@ type value struct {
 	def    int // step that writes it (-1 for constants and inputs)
 	last   int // last step reading it (through views too)
 	want   bool
+	// host, when placed, is the value whose buffer holds this one at
+	// element offset at (a Concat input written in place, placeInputs);
+	// offset then follows from the host's.
+	placed   bool
+	host, at int
 }
 
 // step is one executed (or view) operator.
@@ -368,9 +373,101 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 			p.steps[v.def].snap = append(p.steps[v.def].snap, id)
 		}
 	}
+	p.placeInputs()
 	p.assignMemory()
+	p.resolvePlaced()
 	p.summarize()
 	return p, nil
+}
+
+// placeConcat enables placeInputs; tests switch it off to compare.
+var placeConcat = true
+
+// placeInputs lets producers write Concat inputs straight into their
+// region of the Concat's output (ops.Placer), so the Concat copies
+// nothing. An input is placed when it is computed at run time, owns its
+// buffer, has no views and is read exactly once, by that Concat, and
+// the Concat's layout has contiguous regions (batch 1 along channels).
+// A graph input, a constant, an input also read elsewhere or twice by
+// the Concat keeps its own buffer and is copied. A requested input is
+// fine: it is copied out right after the step that writes it. Concats
+// are visited last first, so a Concat that feeds another is placed
+// inside it together with its own inputs.
+func (p *plan) placeInputs() {
+	if !placeConcat {
+		return
+	}
+	reads := make([]int, len(p.vals))
+	for id := range p.vals {
+		if r := p.vals[id].root; r != id {
+			reads[r] = -1 << 30 // has views
+		}
+	}
+	for si := range p.steps {
+		for _, id := range p.steps[si].in {
+			if id >= 0 {
+				reads[id]++
+			}
+		}
+	}
+	for si := len(p.steps) - 1; si >= 0; si-- {
+		st := &p.steps[si]
+		pl, ok := st.op.(ops.Placer)
+		if !ok || st.view || len(st.out) != 1 || st.out[0] < 0 {
+			continue
+		}
+		regions := pl.Regions()
+		if len(regions) != len(st.in) {
+			continue
+		}
+		host := st.out[0]
+		done := false
+		for i, id := range st.in {
+			if id < 0 {
+				continue
+			}
+			v := &p.vals[id]
+			if v.def < 0 || v.def >= si || v.root != id || v.placed || reads[id] != 1 || v.last != si || v.dtype != p.vals[host].dtype {
+				continue
+			}
+			v.placed, v.host, v.at = true, host, regions[i]
+			pl.Place(i)
+			done = true
+		}
+		if k, ok := st.op.(ops.Kerneler); ok && done {
+			st.kernel = k.KernelName()
+		}
+	}
+}
+
+// placedStart returns, per owning value, the first step writing its
+// buffer: its own def or an earlier one of a value placed inside it.
+func (p *plan) placedStart() map[int]int {
+	start := map[int]int{}
+	for id := range p.vals {
+		v := &p.vals[id]
+		if !v.placed {
+			continue
+		}
+		top := v.host
+		for p.vals[top].placed {
+			top = p.vals[top].host
+		}
+		if s, ok := start[top]; !ok || v.def < s {
+			start[top] = v.def
+		}
+	}
+	return start
+}
+
+// resolvePlaced sets the offsets of placed values from their hosts'
+// (hosts are later values: higher ids).
+func (p *plan) resolvePlaced() {
+	for id := len(p.vals) - 1; id >= 0; id-- {
+		if v := &p.vals[id]; v.placed {
+			v.offset = p.vals[v.host].offset + v.at
+		}
+	}
 }
 
 // summarize computes the plan's totals.

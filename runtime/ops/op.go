@@ -60,6 +60,20 @@ type Aliaser interface {
 	AliasInput() bool
 }
 
+// Placer is implemented by operators that copy every input unchanged
+// into one contiguous region of output 0 (Concat when all dimensions
+// before the axis are 1: batch-1 NCHW channel concatenation). After Plan,
+// Regions returns each input's element offset in output 0, or nil when
+// the layout does not allow it (batch > 1: each input is N strided
+// pieces). The planner may then let the producer of input i write
+// straight into its region and call Place(i) before the plan is used;
+// Run then skips input i's copy (and does nothing once every input is
+// placed).
+type Placer interface {
+	Regions() []int
+	Place(i int)
+}
+
 // Fuser is implemented by operators that can apply an activation to their
 // output in their epilogue (Conv, Gemm). FuseActivation is called before
 // Plan; it returns false when the activation cannot be fused.

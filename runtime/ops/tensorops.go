@@ -13,10 +13,11 @@ func init() {
 }
 
 type concatOp struct {
-	node  *ir.Node
-	axis  int64
-	outer int
-	rows  []int // elements per outer index for each input
+	node   *ir.Node
+	axis   int64
+	outer  int
+	rows   []int  // elements per outer index for each input
+	placed []bool // inputs written in place by their producers (Placer)
 }
 
 func newConcat(n *ir.Node, opset int) (Op, error) {
@@ -49,6 +50,7 @@ func (c *concatOp) Plan(env *Env, in []Value) ([]Value, error) {
 	out := first.Clone()
 	out[axis] = 0
 	c.rows = c.rows[:0]
+	c.placed = make([]bool, len(in))
 	inner := first[axis+1:].Size()
 	for i, v := range in {
 		if v.DType != in[0].DType {
@@ -69,6 +71,48 @@ func (c *concatOp) Plan(env *Env, in []Value) ([]Value, error) {
 	return []Value{{DType: in[0].DType, Shape: out}}, nil
 }
 
+// Regions implements Placer: with one outer index (every dimension
+// before the axis is 1), input i is the contiguous run of output 0 that
+// starts at the sum of the sizes of inputs 0..i-1.
+func (c *concatOp) Regions() []int {
+	if c.outer != 1 {
+		return nil
+	}
+	offs := make([]int, len(c.rows))
+	off := 0
+	for i, r := range c.rows {
+		offs[i] = off
+		off += r
+	}
+	return offs
+}
+
+// Place implements Placer: input i's producer writes it into output 0.
+func (c *concatOp) Place(i int) {
+	if c.outer == 1 && i >= 0 && i < len(c.placed) {
+		c.placed[i] = true
+	}
+}
+
+// KernelName reports how the inputs reach the output: "concat-copy"
+// (every input copied), "concat-in-place" (every producer writes its
+// region of the output; Run does nothing) or "concat-partial".
+func (c *concatOp) KernelName() string {
+	n := 0
+	for _, p := range c.placed {
+		if p {
+			n++
+		}
+	}
+	switch {
+	case n == 0:
+		return "concat-copy"
+	case n == len(c.placed):
+		return "concat-in-place"
+	}
+	return "concat-partial"
+}
+
 func concatRun[T elem](c *concatOp, in []*ir.Tensor, out *ir.Tensor) {
 	dst := dataOf[T](out)
 	total := 0
@@ -76,9 +120,12 @@ func concatRun[T elem](c *concatOp, in []*ir.Tensor, out *ir.Tensor) {
 		total += r
 	}
 	off := 0
-	for i, t := range in {
-		src := dataOf[T](t)
-		r := c.rows[i]
+	for i, r := range c.rows {
+		if c.placed[i] {
+			off += r
+			continue
+		}
+		src := dataOf[T](in[i])
 		for o := 0; o < c.outer; o++ {
 			copy(dst[o*total+off:o*total+off+r], src[o*r:(o+1)*r])
 		}
