@@ -111,11 +111,19 @@
 // # Pooling
 //
 // NewPooling plans max/average pooling of any rank. 2-D max pooling
-// without indices (f32-maxpool-2d-avx512 or -generic) works on whole
-// rows: the input rows of an output row's windows are merged by an
-// elementwise max, the kernel columns by maxima of shifted copies of that
-// row, and each output picks its column; NaN propagates. Other cases run
-// a loop nest (rank ≤ 3) or an N-D odometer.
+// without indices, stride 2 along x, kernel ≤ 3 rows × 2 or 3 columns
+// (SqueezeNet's 3×3 s2 ceil_mode pools, ResNet's stem pool, VGG's 2×2)
+// runs f32-maxpool-KHxKWs2-avx512 (or -generic): one call per plane; per
+// output row, the three input rows (one repeated when padding leaves
+// fewer) are merged by lane maxima and VPERMI2PS splits even and odd
+// columns, 16 outputs at a time with a masked tail; windows cut by the
+// padding or ceil_mode are finished in Go. Other 2-D max pooling without
+// indices (f32-maxpool-2d-avx512 or -generic) works on whole rows: the
+// input rows of an output row's windows are merged by an elementwise
+// max, the kernel columns by maxima of shifted copies of that row, and
+// each output picks its column. NaN propagates in all of them. Other
+// cases run a loop nest (rank ≤ 3) or an N-D odometer. Planes are split
+// over the Pool.
 //
 // # Threads
 //

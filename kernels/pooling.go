@@ -78,7 +78,16 @@ type Pooling struct {
 	nest3   bool                            // rank ≤ 3: the three-level loop nest applies
 	max2D   bool                            // 2-D max pooling: planeMax2D applies
 	rowMax  func(dst, a, b *float32, n int) // assembly row max or nil
-	fullX   [2]int                          // planeMax2D: outputs [jf, jl) with whole windows
+	// Stride-2 max pooling (kernel ≤ 3 rows × 2 or 3 columns, no x
+	// dilation, no indices): planeMaxS2 with s2Plane (assembly) or
+	// maxPoolS2Generic on the whole windows [fullX[0], fullX[1]); s2Offs
+	// holds per output row the offsets of its three input rows (a row
+	// repeated when the window has fewer) plus the first window's start.
+	s2      bool
+	s2Plane func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
+	s2Offs  []int
+	s2Masks [5]uint16
+	fullX   [2]int // planeMax2D: outputs [jf, jl) with whole windows
 	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
 	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
 	xlo, xhi, xoff []int
@@ -136,6 +145,9 @@ func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
 			k.rowMax = archMaxRows
 			k.name = "f32-maxpool-2d-" + archMaxRowsISA.String()
 		}
+		if k.max2D && p.Kernel[0] <= 3 && (p.Kernel[1] == 2 || p.Kernel[1] == 3) && p.Strides[1] == 2 && p.Dilations[1] == 1 && k.fullX[0] < k.fullX[1] {
+			k.planS2(cfg)
+		}
 	} else {
 		k.name = fmt.Sprintf("f32-%spool-nd-generic", p.Kind)
 	}
@@ -162,6 +174,8 @@ func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
 				di = idx[c*k.outSize : (c+1)*k.outSize]
 			}
 			switch {
+			case k.s2 && di == nil:
+				k.planeMaxS2(src, dst)
 			case k.max2D && di == nil:
 				k.planeMax2D(src, dst)
 			case k.nest3 && di == nil:
@@ -306,6 +320,119 @@ func (k *Pooling) planeMax2D(src, dst []float32) {
 			edge(jl, ow)
 		} else {
 			edge(0, ow)
+		}
+	}
+}
+
+// planS2 prepares planeMaxS2 unless a row of windows has no tap inside
+// the input.
+func (k *Pooling) planS2(cfg Config) {
+	p := &k.p
+	kh, kw, ix, dy := p.Kernel[0], p.Kernel[1], p.In[1], p.Dilations[0]
+	x0 := k.ranges[1][k.fullX[0]].start
+	offs := make([]int, 0, 3*len(k.ranges[0]))
+	for _, y := range k.ranges[0] {
+		nr := y.hi - y.lo
+		if nr <= 0 {
+			return
+		}
+		for i := range 3 {
+			offs = append(offs, (y.start+(y.lo+min(i, nr-1))*dy)*ix+x0)
+		}
+	}
+	k.s2, k.s2Offs = true, offs
+	k.s2Masks = poolS2Masks(k.fullX[1]-k.fullX[0], kw)
+	k.name = fmt.Sprintf("f32-maxpool-%dx%ds2-generic", kh, kw)
+	if archMaxPoolS2 != nil && cfg.Allows(archMaxPoolS2ISA) {
+		k.s2Plane = archMaxPoolS2
+		k.name = fmt.Sprintf("f32-maxpool-%dx%ds2-%s", kh, kw, archMaxPoolS2ISA)
+	}
+}
+
+// planeMaxS2 max-pools one 2-D plane with a stride-2 kernel of at most
+// 3 rows and 2 or 3 columns: per output row, the (up to 3) valid input
+// rows go to the row kernel for the whole windows [fullX[0], fullX[1])
+// (a missing row is replaced by a repeated one); windows cut by the
+// padding or by ceil_mode take the max of their taps in Go.
+func (k *Pooling) planeMaxS2(src, dst []float32) {
+	p := &k.p
+	ix, dy, kw := p.In[1], p.Dilations[0], p.Kernel[1]
+	rx := k.ranges[1]
+	ow, oh := len(rx), len(k.ranges[0])
+	jf, jl := k.fullX[0], k.fullX[1]
+	_, _ = src[p.In[0]*ix-1], dst[oh*ow-1]
+	if k.s2Plane != nil {
+		k.s2Plane(&dst[jf], &src[0], &k.s2Offs[0], oh, ow, jl-jf, kw, &k.s2Masks)
+	} else {
+		maxPoolS2Generic(dst[jf:], src, k.s2Offs, oh, ow, jl-jf, kw)
+	}
+	if jf == 0 && jl == ow {
+		return
+	}
+	// Windows cut by the padding or ceil_mode: their taps in Go.
+	edges := make([]int, 0, 4)
+	for o := range jf {
+		edges = append(edges, o)
+	}
+	for o := jl; o < ow; o++ {
+		edges = append(edges, o)
+	}
+	for oy, y := range k.ranges[0] {
+		out := dst[oy*ow : (oy+1)*ow]
+		for _, o := range edges {
+			x := rx[o]
+			m := float32(math.Inf(-1))
+			for ky := y.lo; ky < y.hi; ky++ {
+				b := (y.start+ky*dy)*ix + x.start
+				r := src[b+x.lo : b+x.hi]
+				for _, v := range r {
+					m = max(m, v)
+				}
+			}
+			out[o] = m
+		}
+	}
+}
+
+// poolS2Masks returns the masks of maxPoolS2AVX512's last 1..16 of n
+// outputs: input lanes [0,16), [16,32), [2,18), [18,34) (the last two
+// for kw 3 only) and the outputs.
+func poolS2Masks(n, kw int) (m [5]uint16) {
+	t := n - 16*((n-1)/16)
+	bits := func(c int) uint16 {
+		c = min(max(c, 0), 16)
+		return uint16(1<<c - 1)
+	}
+	m[0], m[1] = bits(2*t), bits(2*t-16)
+	if kw == 3 {
+		m[2], m[3] = bits(2*t-1), bits(2*t-17)
+	}
+	m[4] = bits(t)
+	return m
+}
+
+// maxPoolS2Generic is the generic twin of maxPoolS2AVX512: for each
+// output row r < rows, dst[r·ldd+j] = max over the input rows
+// src[offs[3r+i]:] (i < 3) and kx < kw of row[2j+kx], for j < n, NaN
+// propagating.
+func maxPoolS2Generic(dst, src []float32, offs []int, rows, ldd, n, kw int) {
+	if n == 0 {
+		return
+	}
+	w := 2 * n // the last window's taps end at 2n-1 (kw 2) or 2n (kw 3)
+	if kw == 3 {
+		w++
+	}
+	for r := range rows {
+		r0, r1, r2 := src[offs[3*r]:][:w], src[offs[3*r+1]:][:w], src[offs[3*r+2]:][:w]
+		out := dst[r*ldd:][:n]
+		for j := range out {
+			x := 2 * j
+			m := max(r0[x], r1[x], r2[x], r0[x+1], r1[x+1], r2[x+1])
+			if kw == 3 {
+				m = max(m, r0[x+2], r1[x+2], r2[x+2])
+			}
+			out[j] = m
 		}
 	}
 }

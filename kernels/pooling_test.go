@@ -94,6 +94,13 @@ func TestPooling(t *testing.T) {
 		{"2d-dil", dims{[]int{9, 8}, []int{2, 3}, []int{1, 2}, []int{2, 3}, []int{1, 0}, []int{0, 1}}, true},
 		{"2d-wide-3x3s2", dims{[]int{6, 37}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{1, 1}}, true},
 		{"2d-wide-2x2s2", dims{[]int{4, 40}, []int{2, 2}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, false},
+		{"2d-3x3s2-ceil-111", dims{[]int{7, 111}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, true},
+		{"2d-3x3s2-ceil-partial", dims{[]int{8, 56}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, true},
+		{"2d-3x3s2-pads-13", dims{[]int{13, 13}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{1, 1}, []int{1, 1}}, false},
+		{"2d-3x3s2-one-window", dims{[]int{3, 3}, []int{3, 3}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, false},
+		{"2d-2x3s2-dil-rows", dims{[]int{9, 70}, []int{2, 3}, []int{3, 2}, []int{2, 1}, []int{1, 1}, []int{0, 2}}, true},
+		{"2d-1x2s2-33", dims{[]int{2, 66}, []int{1, 2}, []int{1, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, false},
+		{"2d-2x2s2-odd-ceil", dims{[]int{5, 35}, []int{2, 2}, []int{2, 2}, []int{1, 1}, []int{0, 0}, []int{0, 0}}, true},
 		{"2d-kernel-covers-pad", dims{[]int{3, 3}, []int{5, 5}, []int{3, 3}, []int{1, 1}, []int{2, 2}, []int{2, 2}}, true},
 		{"3d", dims{[]int{4, 5, 6}, []int{2, 2, 2}, []int{2, 2, 2}, []int{1, 1, 1}, []int{1, 1, 1}, []int{1, 1, 1}}, true},
 		{"3d-mixed", dims{[]int{7, 5, 9}, []int{3, 2, 3}, []int{1, 2, 3}, []int{1, 2, 1}, []int{1, 0, 2}, []int{0, 1, 2}}, false},
@@ -105,64 +112,66 @@ func TestPooling(t *testing.T) {
 				if kind == PoolMax && incl {
 					continue
 				}
-				name := fmt.Sprintf("%s/%s/incl=%v", sh.name, kind, incl)
-				t.Run(name, func(t *testing.T) {
-					g := sh.g
-					out := make([]int, len(g.in))
-					for d := range out {
-						out[d] = poolOut(g.in[d], g.k[d], g.s[d], g.d[d], g.pb[d], g.pe[d], sh.ceil)
-					}
-					p := PoolParams{Kind: kind, In: g.in, Out: out, Kernel: g.k, Strides: g.s, Dilations: g.d, PadsBegin: g.pb, PadsEnd: g.pe, CountIncludePad: incl}
-					k, err := NewPooling(Config{}, p)
-					if err != nil {
-						t.Fatal(err)
-					}
-					const planes = 5
-					inSize, outSize := ndProd(g.in), ndProd(out)
-					x := ndRandSlice(rng, planes*inSize)
-					y := make([]float32, planes*outSize)
-					yn := make([]float32, planes*outSize)
-					idx := make([]int64, planes*outSize)
-					idxn := make([]int64, planes*outSize)
-					pool := NewPool(2)
-					defer pool.Close()
-					var ix, ixn []int64
-					if kind == PoolMax {
-						ix, ixn = idx, idxn
-					}
-					k.Run(pool, planes, x, y, ix)
-					// Without indices (the row pass for rank ≤ 3).
-					yr := make([]float32, planes*outSize)
-					k.Run(pool, planes, x, yr, nil)
-					// The N-D odometer path on the same parameters.
-					for c := 0; c < planes; c++ {
-						var di []int64
-						if ixn != nil {
-							di = ixn[c*outSize : (c+1)*outSize]
+				for _, cfg := range []Config{{}, Generic} {
+					name := fmt.Sprintf("%s/%s/incl=%v/generic=%v", sh.name, kind, incl, cfg == Generic)
+					t.Run(name, func(t *testing.T) {
+						g := sh.g
+						out := make([]int, len(g.in))
+						for d := range out {
+							out[d] = poolOut(g.in[d], g.k[d], g.s[d], g.d[d], g.pb[d], g.pe[d], sh.ceil)
 						}
-						k.planeND(x[c*inSize:(c+1)*inSize], yn[c*outSize:(c+1)*outSize], di)
-					}
-					for c := 0; c < planes; c++ {
-						want, wantIdx := refPool(p, x[c*inSize:(c+1)*inSize])
-						for i, v := range want {
-							j := c*outSize + i
-							for _, got := range []float32{y[j], yn[j], yr[j]} {
-								if math.IsInf(v, -1) || math.IsNaN(v) {
-									if float64(got) != v && !(math.IsNaN(v) && math.IsNaN(float64(got))) {
+						p := PoolParams{Kind: kind, In: g.in, Out: out, Kernel: g.k, Strides: g.s, Dilations: g.d, PadsBegin: g.pb, PadsEnd: g.pe, CountIncludePad: incl}
+						k, err := NewPooling(cfg, p)
+						if err != nil {
+							t.Fatal(err)
+						}
+						const planes = 5
+						inSize, outSize := ndProd(g.in), ndProd(out)
+						x := ndRandSlice(rng, planes*inSize)
+						y := make([]float32, planes*outSize)
+						yn := make([]float32, planes*outSize)
+						idx := make([]int64, planes*outSize)
+						idxn := make([]int64, planes*outSize)
+						pool := NewPool(2)
+						defer pool.Close()
+						var ix, ixn []int64
+						if kind == PoolMax {
+							ix, ixn = idx, idxn
+						}
+						k.Run(pool, planes, x, y, ix)
+						// Without indices (the row pass for rank ≤ 3).
+						yr := make([]float32, planes*outSize)
+						k.Run(pool, planes, x, yr, nil)
+						// The N-D odometer path on the same parameters.
+						for c := 0; c < planes; c++ {
+							var di []int64
+							if ixn != nil {
+								di = ixn[c*outSize : (c+1)*outSize]
+							}
+							k.planeND(x[c*inSize:(c+1)*inSize], yn[c*outSize:(c+1)*outSize], di)
+						}
+						for c := 0; c < planes; c++ {
+							want, wantIdx := refPool(p, x[c*inSize:(c+1)*inSize])
+							for i, v := range want {
+								j := c*outSize + i
+								for _, got := range []float32{y[j], yn[j], yr[j]} {
+									if math.IsInf(v, -1) || math.IsNaN(v) {
+										if float64(got) != v && !(math.IsNaN(v) && math.IsNaN(float64(got))) {
+											t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
+										}
+										continue
+									}
+									if math.Abs(float64(got)-v) > 1e-6+1e-5*math.Abs(v) {
 										t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
 									}
-									continue
 								}
-								if math.Abs(float64(got)-v) > 1e-6+1e-5*math.Abs(v) {
-									t.Fatalf("%s plane %d y[%d] = %v, want %v", k.Kernel(), c, i, got, v)
+								if kind == PoolMax && (idx[j] != wantIdx[i] || idxn[j] != wantIdx[i]) {
+									t.Fatalf("plane %d idx[%d] = %d/%d, want %d", c, i, idx[j], idxn[j], wantIdx[i])
 								}
-							}
-							if kind == PoolMax && (idx[j] != wantIdx[i] || idxn[j] != wantIdx[i]) {
-								t.Fatalf("plane %d idx[%d] = %d/%d, want %d", c, i, idx[j], idxn[j], wantIdx[i])
 							}
 						}
-					}
-				})
+					})
+				}
 			}
 		}
 	}
@@ -229,6 +238,9 @@ func BenchmarkPooling(b *testing.B) {
 		name             string
 		c, h, w, k, s, p int
 	}{
+		{"64x111x111-k3s2", 64, 111, 111, 3, 2, 0},   // SqueezeNet 1.1 features.2
+		{"128x55x55-k3s2", 128, 55, 55, 3, 2, 0},     // features.5
+		{"256x27x27-k3s2", 256, 27, 27, 3, 2, 0},     // features.8
 		{"64x112x112-k3s2p1", 64, 112, 112, 3, 2, 1}, // ResNet-18 stem pool
 		{"64x224x224-k2s2", 64, 224, 224, 2, 2, 0},   // VGG-16 first pool
 	}

@@ -1,0 +1,192 @@
+//go:build gc && !purego
+
+#include "textflag.h"
+
+// Lane indices of VPERMI2PS picking the even (odd) elements of a
+// 32-element pair of vectors.
+DATA poolEvenIdx<>+0(SB)/4, $0
+DATA poolEvenIdx<>+4(SB)/4, $2
+DATA poolEvenIdx<>+8(SB)/4, $4
+DATA poolEvenIdx<>+12(SB)/4, $6
+DATA poolEvenIdx<>+16(SB)/4, $8
+DATA poolEvenIdx<>+20(SB)/4, $10
+DATA poolEvenIdx<>+24(SB)/4, $12
+DATA poolEvenIdx<>+28(SB)/4, $14
+DATA poolEvenIdx<>+32(SB)/4, $16
+DATA poolEvenIdx<>+36(SB)/4, $18
+DATA poolEvenIdx<>+40(SB)/4, $20
+DATA poolEvenIdx<>+44(SB)/4, $22
+DATA poolEvenIdx<>+48(SB)/4, $24
+DATA poolEvenIdx<>+52(SB)/4, $26
+DATA poolEvenIdx<>+56(SB)/4, $28
+DATA poolEvenIdx<>+60(SB)/4, $30
+GLOBL poolEvenIdx<>(SB), RODATA|NOPTR, $64
+DATA poolOddIdx<>+0(SB)/4, $1
+DATA poolOddIdx<>+4(SB)/4, $3
+DATA poolOddIdx<>+8(SB)/4, $5
+DATA poolOddIdx<>+12(SB)/4, $7
+DATA poolOddIdx<>+16(SB)/4, $9
+DATA poolOddIdx<>+20(SB)/4, $11
+DATA poolOddIdx<>+24(SB)/4, $13
+DATA poolOddIdx<>+28(SB)/4, $15
+DATA poolOddIdx<>+32(SB)/4, $17
+DATA poolOddIdx<>+36(SB)/4, $19
+DATA poolOddIdx<>+40(SB)/4, $21
+DATA poolOddIdx<>+44(SB)/4, $23
+DATA poolOddIdx<>+48(SB)/4, $25
+DATA poolOddIdx<>+52(SB)/4, $27
+DATA poolOddIdx<>+56(SB)/4, $29
+DATA poolOddIdx<>+60(SB)/4, $31
+GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
+
+// MAXN sets a = max(a, b) lane-wise with NaN propagating (b is
+// clobbered): lanes where either is NaN first get b = a + b (NaN), and
+// VMAXPS returns its second source, b, on unordered lanes.
+#define MAXN(b, a) VCMPPS $3, b, a, K1; VADDPS b, a, K1, b; VMAXPS b, a, a
+
+// VMAX3 merges three rows' vectors: a = max(a, b, c).
+#define VMAX3(a, b, c) MAXN(b, a); MAXN(c, a)
+
+// func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
+//
+// For each output row r < rows: dst[r·ldd + j] = max over the three
+// input rows src[offs[3r+i]:] (i < 3) and kx < kw of row[2j+kx], for
+// j < n and kw 2 or 3, NaN propagating. 16 outputs per iteration: the
+// three rows are merged by lane maxima over 32 (+2) inputs, then
+// VPERMI2PS splits the even and odd columns. The last 1..16 outputs of
+// a row use the masks (loads of [0,16), [16,32), [2,18), [18,34) and the
+// store). Generic twin: maxPoolS2Generic.
+TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
+	MOVQ dst+0(FP), BX
+	MOVQ src+8(FP), R11
+	MOVQ offs+16(FP), R12
+	MOVQ rows+24(FP), R13
+	MOVQ ldd+32(FP), AX
+	SHLQ $2, AX
+	MOVQ kw+48(FP), R9
+	MOVQ masks+56(FP), R10
+	VMOVUPS poolEvenIdx<>(SB), Z30
+	VMOVUPS poolOddIdx<>(SB), Z31
+	KMOVW 0(R10), K2
+	KMOVW 2(R10), K3
+	KMOVW 4(R10), K4
+	KMOVW 6(R10), K5
+	KMOVW 8(R10), K6
+	TESTQ R13, R13
+	JEQ done
+row:
+	MOVQ BX, DI
+	MOVQ 0(R12), SI
+	LEAQ (R11)(SI*4), SI
+	MOVQ 8(R12), DX
+	LEAQ (R11)(DX*4), DX
+	MOVQ 16(R12), R8
+	LEAQ (R11)(R8*4), R8
+	MOVQ n+40(FP), CX
+	CMPQ R9, $3
+	JNE k2loop
+k3loop:
+	CMPQ CX, $16
+	JLE k3tail
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS 8(SI), Z2
+	VMOVUPS 72(SI), Z3
+	VMOVUPS (DX), Z4
+	VMOVUPS 64(DX), Z5
+	VMOVUPS 8(DX), Z6
+	VMOVUPS 72(DX), Z7
+	VMOVUPS (R8), Z8
+	VMOVUPS 64(R8), Z9
+	VMOVUPS 8(R8), Z10
+	VMOVUPS 72(R8), Z11
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMAX3(Z2, Z6, Z10)
+	VMAX3(Z3, Z7, Z11)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	VMOVAPS Z30, Z14
+	VPERMI2PS Z3, Z2, Z14
+	VMAX3(Z12, Z13, Z14)
+	VMOVUPS Z12, (DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, R8
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP k3loop
+k3tail:
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVUPS.Z 8(SI), K4, Z2
+	VMOVUPS.Z 72(SI), K5, Z3
+	VMOVUPS.Z (DX), K2, Z4
+	VMOVUPS.Z 64(DX), K3, Z5
+	VMOVUPS.Z 8(DX), K4, Z6
+	VMOVUPS.Z 72(DX), K5, Z7
+	VMOVUPS.Z (R8), K2, Z8
+	VMOVUPS.Z 64(R8), K3, Z9
+	VMOVUPS.Z 8(R8), K4, Z10
+	VMOVUPS.Z 72(R8), K5, Z11
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMAX3(Z2, Z6, Z10)
+	VMAX3(Z3, Z7, Z11)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	VMOVAPS Z30, Z14
+	VPERMI2PS Z3, Z2, Z14
+	VMAX3(Z12, Z13, Z14)
+	VMOVUPS Z12, K6, (DI)
+	JMP next
+k2loop:
+	CMPQ CX, $16
+	JLE k2tail
+	VMOVUPS (SI), Z0
+	VMOVUPS 64(SI), Z1
+	VMOVUPS (DX), Z4
+	VMOVUPS 64(DX), Z5
+	VMOVUPS (R8), Z8
+	VMOVUPS 64(R8), Z9
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	MAXN(Z13, Z12)
+	VMOVUPS Z12, (DI)
+	ADDQ $128, SI
+	ADDQ $128, DX
+	ADDQ $128, R8
+	ADDQ $64, DI
+	SUBQ $16, CX
+	JMP k2loop
+k2tail:
+	VMOVUPS.Z (SI), K2, Z0
+	VMOVUPS.Z 64(SI), K3, Z1
+	VMOVUPS.Z (DX), K2, Z4
+	VMOVUPS.Z 64(DX), K3, Z5
+	VMOVUPS.Z (R8), K2, Z8
+	VMOVUPS.Z 64(R8), K3, Z9
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	MAXN(Z13, Z12)
+	VMOVUPS Z12, K6, (DI)
+next:
+	ADDQ $24, R12
+	ADDQ AX, BX
+	DECQ R13
+	JNE row
+done:
+	VZEROUPPER
+	RET

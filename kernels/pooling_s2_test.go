@@ -1,0 +1,91 @@
+package kernels
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// TestMaxPoolS2 compares the assembly stride-2 max pooling plane kernel
+// with maxPoolS2Generic: output counts around the 16-lane block (the
+// masked tail), kernel widths 2 and 3, repeated rows, NaN and −Inf in
+// the inputs, NaN guard bands around and between the output rows, input
+// rows whose last one ends the allocation, inputs unmodified.
+func TestMaxPoolS2(t *testing.T) {
+	if archMaxPoolS2 == nil || !(Config{}).Allows(archMaxPoolS2ISA) {
+		t.Skip("no assembly stride-2 max pooling on this CPU/build")
+	}
+	r := rand.New(rand.NewPCG(1, 1))
+	nan := float32(math.NaN())
+	for _, kw := range []int{2, 3} {
+		for _, n := range []int{1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 55, 64, 100} {
+			for _, rows := range []int{1, 4} {
+				t.Run(fmt.Sprintf("kw%d/n%d/rows%d", kw, n, rows), func(t *testing.T) {
+					w := 2*n + kw - 2 // inputs read per row
+					const inRows, pitchGap = 5, 3
+					pitch := w + pitchGap
+					src := randSlice(r, (inRows-1)*pitch+w) // the last row ends the allocation
+					for i := 0; i < 3*inRows; i++ {
+						src[r.IntN(len(src))] = nan
+						src[r.IntN(len(src))] = float32(math.Inf(-1))
+					}
+					offs := make([]int, 3*rows)
+					for i := range offs {
+						offs[i] = r.IntN(inRows) * pitch // repeats included
+					}
+					offs[len(offs)-1] = (inRows - 1) * pitch
+					srcc := slices.Clone(src)
+					const guard = 16
+					ldd := n + 5
+					want := nanSlice(guard + rows*ldd + guard)
+					got := nanSlice(len(want))
+					maxPoolS2Generic(want[guard:], src, offs, rows, ldd, n, kw)
+					masks := poolS2Masks(n, kw)
+					archMaxPoolS2(&got[guard], &src[0], &offs[0], rows, ldd, n, kw, &masks)
+					for i := range want {
+						g, v := got[i], want[i]
+						if math.IsNaN(float64(v)) != math.IsNaN(float64(g)) || !math.IsNaN(float64(v)) && g != v {
+							t.Fatalf("dst[%d] = %v, want %v", i-guard, g, v)
+						}
+					}
+					if !slices.EqualFunc(src, srcc, func(p, q float32) bool { return math.Float32bits(p) == math.Float32bits(q) }) {
+						t.Fatal("input modified")
+					}
+				})
+			}
+		}
+	}
+}
+
+// TestMaxPoolS2Chosen checks which layers take the stride-2 kernel.
+func TestMaxPoolS2Chosen(t *testing.T) {
+	two := func(a, b int) []int { return []int{a, b} }
+	cases := []struct {
+		p    PoolParams
+		want string // kernel name prefix
+	}{
+		{PoolParams{Kind: PoolMax, In: two(111, 111), Out: two(55, 55), Kernel: two(3, 3), Strides: two(2, 2), Dilations: two(1, 1), PadsBegin: two(0, 0), PadsEnd: two(0, 0)}, "f32-maxpool-3x3s2-"},
+		{PoolParams{Kind: PoolMax, In: two(224, 224), Out: two(112, 112), Kernel: two(2, 2), Strides: two(2, 2), Dilations: two(1, 1), PadsBegin: two(0, 0), PadsEnd: two(0, 0)}, "f32-maxpool-2x2s2-"},
+		{PoolParams{Kind: PoolMax, In: two(112, 112), Out: two(56, 56), Kernel: two(3, 3), Strides: two(2, 2), Dilations: two(1, 1), PadsBegin: two(1, 1), PadsEnd: two(1, 1)}, "f32-maxpool-3x3s2-"},
+		{PoolParams{Kind: PoolMax, In: two(20, 20), Out: two(18, 18), Kernel: two(3, 3), Strides: two(1, 1), Dilations: two(1, 1), PadsBegin: two(0, 0), PadsEnd: two(0, 0)}, "f32-maxpool-2d-"},
+		{PoolParams{Kind: PoolMax, In: two(20, 20), Out: two(8, 8), Kernel: two(5, 5), Strides: two(2, 2), Dilations: two(1, 1), PadsBegin: two(0, 0), PadsEnd: two(0, 0)}, "f32-maxpool-2d-"},
+		{PoolParams{Kind: PoolAvg, In: two(111, 111), Out: two(55, 55), Kernel: two(3, 3), Strides: two(2, 2), Dilations: two(1, 1), PadsBegin: two(0, 0), PadsEnd: two(0, 0)}, "f32-avgpool-2d-"},
+	}
+	for _, c := range cases {
+		for _, cfg := range []Config{{}, Generic} {
+			k, err := NewPooling(cfg, c.p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := k.Kernel()
+			if len(name) < len(c.want) || name[:len(c.want)] != c.want {
+				t.Errorf("%v kernel %v: %s, want %s…", c.p.Kind, c.p.Kernel, name, c.want)
+			}
+			if cfg == Generic && name[len(name)-len("generic"):] != "generic" {
+				t.Errorf("generic config chose %s", name)
+			}
+		}
+	}
+}
