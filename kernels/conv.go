@@ -87,6 +87,10 @@ type Conv2D struct {
 	// packRows is the assembly B packer of the stride-1 path, or nil for
 	// packRowsGeneric.
 	packRows func(dst, src *float32, offs *int, kc, nfull, nr int)
+	// wideOffs, when set, makes the stride-1 path run the indirect-B GEMM
+	// (no packing of B): the offset in the padded planes of every im2col
+	// row (see wideOffsets).
+	wideOffs []int
 
 	// Depthwise path.
 	dw     *dwKernel
@@ -149,10 +153,15 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
 	} else if p.StrideH == 1 && p.StrideW == 1 {
 		c.algo = convWide
-		if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
-			c.packRows = archPackRows
+		if c.gemm.ind != nil {
+			c.wideOffs = c.wideOffsets()
+			c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm-direct/%s", p.KH, p.KW, c.gemm.IndName)
+		} else {
+			if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
+				c.packRows = archPackRows
+			}
+			c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
 		}
-		c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
 	} else {
 		c.algo = convIGEMM
 		c.name = fmt.Sprintf("f32-conv%dx%d-igemm/%s", p.KH, p.KW, c.gemm.Name)
@@ -208,11 +217,28 @@ func (c *Conv2D) wideLens() (padLen, wideLen int) {
 	return (p.InC/p.Group)*hp*wp + slack, (p.OutC / p.Group) * p.OutH() * wp
 }
 
+// wideOffsets returns, for every im2col row r = (channel, ky, kx) of one
+// group, the offset in the padded planes of its run for output position
+// 0 of the wide grid (the run of position j starts j further).
+func (c *Conv2D) wideOffsets() []int {
+	p := c.p
+	hp, wp, _ := c.wideGeom()
+	taps := p.KH * p.KW
+	offs := make([]int, (p.InC/p.Group)*taps)
+	for r := range offs {
+		ch, t := r/taps, r%taps
+		offs[r] = ch*hp*wp + (t/p.KW)*p.DilH*wp + (t%p.KW)*p.DilW
+	}
+	return offs
+}
+
 // runWide convolves one group's image with stride 1: the input is copied
 // into zero-padded planes, where every im2col row (c, ky, kx) is one
-// contiguous run, so B panels are packed by plain copies; the GEMM writes
-// the OutH×wp wide grid, and the valid OutW columns are copied out.
-func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *gemmSrc, m, k int) {
+// contiguous run; the indirect-B GEMM reads those runs in place (or, for
+// kernels without an indirect variant, B panels are packed from them by
+// plain copies). The GEMM writes the OutH×wp wide grid, and the valid
+// OutW columns are copied out. packedA is the group's prepacked weights.
+func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *gemmSrc, m, k int, packedA []float32) {
 	p := c.p
 	hp, wp, _ := c.wideGeom()
 	padLen, wideLen := c.wideLens()
@@ -239,6 +265,26 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	clear(pad[cg*hp*wp:])
 	oh, ow := p.OutH(), p.OutW()
 	nWide := oh * wp
+	if c.wideOffs != nil {
+		c.gemm.runIndirect(pool, c.blk, m, nWide, k, packedA, pad, c.wideOffs, wide, nWide, ep)
+	} else {
+		c.runWidePacked(pool, pad, wide, ep, src, m, k)
+	}
+	par(m, m*nWide, func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			for y := 0; y < oh; y++ {
+				copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wp:i*nWide+y*wp+ow])
+			}
+		}
+	})
+}
+
+// runWidePacked is the GEMM of runWide for kernels without an indirect-B
+// variant: B panels are packed from the padded planes pad.
+func (c *Conv2D) runWidePacked(pool *Pool, pad, wide []float32, ep Epilogue, src *gemmSrc, m, k int) {
+	p := c.p
+	hp, wp, _ := c.wideGeom()
+	nWide := p.OutH() * wp
 	nr := c.gemm.NR
 	taps := p.KH * p.KW
 	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
@@ -271,13 +317,6 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 		return dst
 	}
 	c.gemm.run(pool, c.blk, m, nWide, k, src, false, wide, nWide, ep)
-	par(m, m*nWide, func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			for y := 0; y < oh; y++ {
-				copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wp:i*nWide+y*wp+ow])
-			}
-		}
-	})
 }
 
 // packRowsGeneric is the generic twin of packRowsAVX: for rr < len(offs)
@@ -334,7 +373,7 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				ep.RowBias = c.bias[g*m : (g+1)*m]
 			}
 			if c.algo == convWide {
-				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k)
+				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])
 				continue
 			}
 			if c.algo == convPointwise {

@@ -45,8 +45,12 @@ type GemmKernel struct {
 	Requires ISA
 
 	micro  microFn
-	masked bool    // micro handles mr < MR and partial column masks itself
-	eff    float64 // relative speed of full tiles within its ISA tier
+	masked bool // micro handles mr < MR and partial column masks itself
+	// ind, when set, is the indirect-B variant of micro (igemm.go),
+	// named IndName; it has the same tile and masks.
+	ind     microIndFn
+	IndName string
+	eff     float64 // relative speed of full tiles within its ISA tier
 	// packCost is the time to pack one element of A relative to one
 	// cycle of 32 FMA lanes (0: same as the tier's default, 1).
 	packCost float64
@@ -60,7 +64,8 @@ type GemmKernel struct {
 // gemmKernels is the descriptor table, best first, generic last.
 var gemmKernels = append(append([]*GemmKernel(nil), archGemmKernels...), genericGemm)
 
-var genericGemm = &GemmKernel{Name: "f32-gemm-4x4-generic", MR: 4, NR: 4, micro: microGeneric4x4, masked: true}
+var genericGemm = &GemmKernel{Name: "f32-gemm-4x4-generic", MR: 4, NR: 4, micro: microGeneric4x4, masked: true,
+	ind: microIndGeneric4x4, IndName: "f32-gemm-4x4-indirectb-generic"}
 
 // SelectGemm returns the first kernel of the table that cfg allows.
 func SelectGemm(cfg Config) *GemmKernel {

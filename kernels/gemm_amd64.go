@@ -4,8 +4,10 @@ package kernels
 
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
-	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 0.6, packA: packAAVX512, gemv4: gemvAVX512},
-	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.93, packCost: 0.3, packA: packAAVX512, gemv4: gemvAVX512},
+	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 0.6, packA: packAAVX512, gemv4: gemvAVX512,
+		ind: igemmF32x6x64AVX512, IndName: "f32-gemm-6x64-indirectb-avx512"},
+	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.93, packCost: 0.3, packA: packAAVX512, gemv4: gemvAVX512,
+		ind: igemmF32x14x32AVX512, IndName: "f32-gemm-14x32-indirectb-avx512"},
 	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
 
@@ -20,6 +22,19 @@ func gemmF32x14x32AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flag
 //
 //go:noescape
 func gemmF32x6x64AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+// igemmF32x14x32AVX512 is the f32-gemm-14x32-indirectb-avx512
+// micro-kernel (see microIndFn); its generic twin is microIndGeneric4x4
+// (tile 4×4), and tests compare it with microRef(14, 32, ...).
+//
+//go:noescape
+func igemmF32x14x32AVX512(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+// igemmF32x6x64AVX512 is the f32-gemm-6x64-indirectb-avx512 micro-kernel
+// (see microIndFn); tests compare it with microRef(6, 64, ...).
+//
+//go:noescape
+func igemmF32x6x64AVX512(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
 
 // gemmF32x6x16AVX2 is the f32-gemm-6x16-avx2 micro-kernel (see microFn);
 // it needs mr == 6 and a full column mask. Its generic twin is

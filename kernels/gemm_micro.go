@@ -67,6 +67,12 @@ func microGeneric4x4(k int, a, b, c *float32, ldc, mr int, mask uint64, flags in
 	for nr < 4 && mask>>uint(nr)&1 != 0 {
 		nr++
 	}
+	storeTile4x4(&acc, c, ldc, mr, nr, flags, rowBias, colBias, lo, hi)
+}
+
+// storeTile4x4 applies the micro-kernel epilogue (see microFn) to rows
+// i < mr and columns j < nr of the 4×4 tile acc and stores them at c.
+func storeTile4x4(acc *[4][4]float32, c *float32, ldc, mr, nr int, flags int, rowBias, colBias *float32, lo, hi float32) {
 	var rb, cb []float32
 	if flags&flagRowBias != 0 {
 		rb = unsafe.Slice(rowBias, mr)

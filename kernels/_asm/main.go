@@ -49,6 +49,20 @@ type x86 struct {
 	masked bool   // AVX-512 masks for N tails and per-mr row variants
 	act    int    // vectors per row this code block computes (≤ nv)
 	pfA    int    // A prefetch distance in bytes
+	// ind: the indirect-B variant. It takes offs *int after b, and row l
+	// of the B panel is the NR floats at b + offs[l] (not packed; masked
+	// loads read only the columns in mask).
+	ind bool
+}
+
+// arg returns the frame reference of argument name: the indirect
+// variant has offs at 24 and every later argument 8 bytes further.
+func (x x86) arg(name string) string {
+	off := map[string]int{"k": 0, "a": 8, "b": 16, "c": 24, "ldc": 32, "mr": 40, "mask": 48, "flags": 56, "rowBias": 64, "colBias": 72, "lo": 80, "hi": 84}[name]
+	if x.ind && off >= 24 {
+		off += 8
+	}
+	return fmt.Sprintf("%s+%d(FP)", name, off)
 }
 
 func (x x86) nr() int { return x.nv * x.w }
@@ -63,18 +77,27 @@ func genX86(g *gen, x x86) {
 		log.Fatalf("%s: too many registers", x.name)
 	}
 	vb := x.w * 4
-	g.f("// func %s(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
-	g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize)
-	g.f("\tMOVQ k+0(FP), CX")
-	g.f("\tMOVQ a+8(FP), AX")
-	g.f("\tMOVQ b+16(FP), BX")
-	g.f("\tMOVQ c+24(FP), DI")
-	g.f("\tMOVQ ldc+32(FP), R11")
+	if x.ind {
+		if !x.masked {
+			log.Fatalf("%s: the indirect variant needs masks", x.name)
+		}
+		g.f("// func %s(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
+		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize+8)
+		g.f("\tMOVQ offs+24(FP), SI")
+	} else {
+		g.f("// func %s(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
+		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize)
+	}
+	g.f("\tMOVQ %s, CX", x.arg("k"))
+	g.f("\tMOVQ %s, AX", x.arg("a"))
+	g.f("\tMOVQ %s, BX", x.arg("b"))
+	g.f("\tMOVQ %s, DI", x.arg("c"))
+	g.f("\tMOVQ %s, R11", x.arg("ldc"))
 	g.f("\tSHLQ $2, R11")
-	g.f("\tMOVQ mr+40(FP), R12")
-	g.f("\tMOVQ flags+56(FP), R13")
+	g.f("\tMOVQ %s, R12", x.arg("mr"))
+	g.f("\tMOVQ %s, R13", x.arg("flags"))
 	if x.masked {
-		g.f("\tMOVQ mask+48(FP), R8")
+		g.f("\tMOVQ %s, R8", x.arg("mask"))
 		for v := 0; v < x.nv; v++ {
 			g.f("\tKMOVW R8, K%d", v+1)
 			if v+1 < x.nv {
@@ -94,7 +117,7 @@ func genX86(g *gen, x x86) {
 			}
 		}
 		// e = number of 16-column groups with a mask bit set.
-		g.f("\tMOVQ mask+48(FP), R8")
+		g.f("\tMOVQ %s, R8", x.arg("mask"))
 		g.f("\tMOVQ $1, R14")
 		for v := 1; v < x.nv; v++ {
 			g.f("\tSHRQ $16, R8")
@@ -135,8 +158,17 @@ func genX86(g *gen, x x86) {
 		step := func(u int, pf bool) {
 			aoff := u * x.mr * 4
 			boff := u * x.nv * vb
-			for v := 0; v < x.act; v++ {
-				g.f("\tVMOVUPS %d(BX), %s", boff+v*vb, breg(v))
+			if x.ind {
+				// Row u of this step: b + offs[u], masked so that
+				// only the columns of the tile are read.
+				g.f("\tMOVQ %d(SI), DX", u*8)
+				for v := 0; v < x.act; v++ {
+					g.f("\tVMOVUPS.Z %d(BX)(DX*4), K%d, %s", v*vb, v+1, breg(v))
+				}
+			} else {
+				for v := 0; v < x.act; v++ {
+					g.f("\tVMOVUPS %d(BX), %s", boff+v*vb, breg(v))
+				}
 			}
 			if pf {
 				// Prefetch the B rows flags>>8 bytes ahead (the next
@@ -158,31 +190,44 @@ func genX86(g *gen, x x86) {
 		const unroll = 4
 		g.f("\tCMPQ CX, $%d", unroll)
 		g.f("\tJLT tail%s", lbl)
-		// flags>>8 is the B prefetch distance in bytes; zero takes
-		// the loop without prefetches.
-		g.f("\tMOVQ R13, R14")
-		g.f("\tSHRQ $8, R14")
-		g.f("\tJNE ploop%s", lbl)
+		if !x.ind {
+			// flags>>8 is the B prefetch distance in bytes; zero
+			// takes the loop without prefetches.
+			g.f("\tMOVQ R13, R14")
+			g.f("\tSHRQ $8, R14")
+			g.f("\tJNE ploop%s", lbl)
+		}
+		// advB moves to the next rows of B: the packed panel, or the
+		// offset table of the indirect variant.
+		advB := func(rows int) {
+			if x.ind {
+				g.f("\tADDQ $%d, SI", rows*8)
+			} else {
+				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
+			}
+		}
 		loop := func(name string, pf bool) {
 			g.f("%s%s:", name, lbl)
 			for u := 0; u < unroll; u++ {
 				step(u, pf)
 			}
 			g.f("\tADDQ $%d, AX", unroll*x.mr*4)
-			g.f("\tADDQ $%d, BX", unroll*x.nv*vb)
+			advB(unroll)
 			g.f("\tSUBQ $%d, CX", unroll)
 			g.f("\tCMPQ CX, $%d", unroll)
 			g.f("\tJGE %s%s", name, lbl)
 		}
 		loop("loop", false)
-		g.f("\tJMP tail%s", lbl)
-		loop("ploop", true)
+		if !x.ind {
+			g.f("\tJMP tail%s", lbl)
+			loop("ploop", true)
+		}
 		g.f("tail%s:", lbl)
 		g.f("\tTESTQ CX, CX")
 		g.f("\tJEQ epi%s", lbl)
 		step(0, false)
 		g.f("\tADDQ $%d, AX", x.mr*4)
-		g.f("\tADDQ $%d, BX", x.nv*vb)
+		advB(1)
 		g.f("\tDECQ CX")
 		g.f("\tJMP tail%s", lbl)
 		g.f("epi%s:", lbl)
@@ -228,7 +273,7 @@ func genEpilogue(g *gen, x x86, r int, lbl string) {
 	// row bias
 	g.f("\tTESTQ $2, R13")
 	g.f("\tJEQ norb%s", lbl)
-	g.f("\tMOVQ rowBias+64(FP), R10")
+	g.f("\tMOVQ %s, R10", x.arg("rowBias"))
 	for i := 0; i < r; i++ {
 		g.f("\tVBROADCASTSS %d(R10), %s", i*4, tmp(0))
 		for v := 0; v < x.act; v++ {
@@ -239,7 +284,7 @@ func genEpilogue(g *gen, x x86, r int, lbl string) {
 	// column bias
 	g.f("\tTESTQ $4, R13")
 	g.f("\tJEQ nocb%s", lbl)
-	g.f("\tMOVQ colBias+72(FP), R10")
+	g.f("\tMOVQ %s, R10", x.arg("colBias"))
 	for v := 0; v < x.act; v++ {
 		if x.masked {
 			g.f("\tVMOVUPS.Z %d(R10), %s%s", v*x.w*4, mask(v), tmp(v))
@@ -257,8 +302,8 @@ func genEpilogue(g *gen, x x86, r int, lbl string) {
 	g.f("\tTESTQ $8, R13")
 	g.f("\tJEQ noclamp%s", lbl)
 	lo, hi := tmp(x.nv), tmp(x.nv+1)
-	g.f("\tVBROADCASTSS lo+80(FP), %s", lo)
-	g.f("\tVBROADCASTSS hi+84(FP), %s", hi)
+	g.f("\tVBROADCASTSS %s, %s", x.arg("lo"), lo)
+	g.f("\tVBROADCASTSS %s, %s", x.arg("hi"), hi)
 	for i := 0; i < r; i++ {
 		for v := 0; v < x.act; v++ {
 			g.f("\tVMAXPS %s, %s, %s", x.acc(i, v), lo, x.acc(i, v))
@@ -1148,6 +1193,8 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
+	genX86(&a5, x86{name: "igemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
+	genX86(&a5, x86{name: "igemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
 	genPackGather(&a5)
 	genPackRows(&a5)
 	genMaxRows(&a5)

@@ -1,0 +1,148 @@
+package kernels
+
+import (
+	"math/bits"
+	"slices"
+	"unsafe"
+)
+
+// The indirect-B GEMM: C = A·B with A prepacked (the conv weights) and
+// row l of B read in place at b[offs[l]:] instead of being packed. The
+// stride-1 convolution's B is the im2col matrix of a zero-padded image,
+// whose row (channel, ky, kx) is one contiguous run of the padded planes
+// at a fixed offset, so the micro-kernel can load its NR-wide rows
+// straight from the planes (f32-conv3x3s1-igemm-direct): no B panels are
+// packed, and the rows a tile reads overlap from tap to tap, so its
+// working set is a few rows of each channel rather than a KC×NR panel.
+
+// microIndFn is the ABI of the indirect-B micro-kernels. It is microFn
+// with B given as a base pointer and a table of k row offsets (elements):
+//
+//	v = Σ_l a[l·MR+i]·b[offs[l]+j]
+//
+// for i < mr and the columns j in mask, followed by the epilogue of
+// microFn (flags, rowBias, colBias, lo, hi). Only the columns in mask are
+// read. microIndGeneric4x4 is the generic twin; tests compare the
+// assembly kernels with microRef on B packed from the same rows.
+type microIndFn func(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+// microIndGeneric4x4 is the portable indirect-B micro-kernel: the 4×4
+// tile of microGeneric4x4 with B rows read at b + offs[l]; mask must
+// select a prefix of the 4 columns.
+func microIndGeneric4x4(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
+	as := unsafe.Slice(a, k*4)
+	os := unsafe.Slice(offs, k)
+	nr := min(4, bits.TrailingZeros64(^mask))
+	var acc [4][4]float32
+	if nr == 4 {
+		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
+		for l, off := range os {
+			bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), off*4)), 4)
+			a4 := as[l*4 : l*4+4]
+			a0, a1, a2, a3 := a4[0], a4[1], a4[2], a4[3]
+			b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
+			c00 += a0 * b0
+			c01 += a0 * b1
+			c02 += a0 * b2
+			c03 += a0 * b3
+			c10 += a1 * b0
+			c11 += a1 * b1
+			c12 += a1 * b2
+			c13 += a1 * b3
+			c20 += a2 * b0
+			c21 += a2 * b1
+			c22 += a2 * b2
+			c23 += a2 * b3
+			c30 += a3 * b0
+			c31 += a3 * b1
+			c32 += a3 * b2
+			c33 += a3 * b3
+		}
+		acc = [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+	} else {
+		for l, off := range os {
+			bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), off*4)), nr)
+			for i := 0; i < mr; i++ {
+				ai := as[l*4+i]
+				for j, bv := range bs {
+					acc[i][j] += ai * bv
+				}
+			}
+		}
+	}
+	storeTile4x4(&acc, c, ldc, mr, nr, flags, rowBias, colBias, lo, hi)
+}
+
+// runIndirect computes C (m×n, leading dimension ldc) = A·B with the
+// epilogue ep, where A is prepacked by prepackA for g and blk (K block k0
+// at k0·Mpad, panels of kc×MR) and row r < k of B is b[offs[r]:offs[r]+n].
+// The threads split the columns (and the rows when there are few column
+// panels); each takes chunks from a shared counter. g.ind must be set.
+func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b []float32, offs []int, c []float32, ldc int, ep Epilogue) {
+	if m <= 0 || n <= 0 {
+		return
+	}
+	if len(offs) < k || len(c) < (m-1)*ldc+n || len(packedA) < prepackLen(g, blk, m, k) {
+		panic("kernels: runIndirect operands too short")
+	}
+	if k <= 0 {
+		scaleC(m, n, 0, c, ldc, ep)
+		return
+	}
+	// Every read is below the largest row offset plus n.
+	_ = b[slices.Max(offs[:k])+n-1]
+	t := newGemmTask(g, blk, m, k, &gemmSrc{}, false, c, ldc, ep)
+	mpad := (m + g.MR - 1) / g.MR * g.MR
+	threads := p.Threads()
+	if int64(m)*int64(n)*int64(k) < 32*1024 {
+		threads = 1
+	}
+	cols := chunkBounds(n, g.NR, 4*threads)
+	rows := []int{0, m}
+	if nc := len(cols) - 1; nc < 2*threads && threads > 1 {
+		rows = chunkBounds(m, g.MR, (4*threads+nc-1)/nc)
+	}
+	nrc := len(rows) - 1
+	chunk := func(ci int) {
+		t.indirect(rows[ci%nrc], rows[ci%nrc+1], cols[ci/nrc], cols[ci/nrc+1], mpad, packedA, b, offs)
+	}
+	if threads == 1 {
+		for ci := 0; ci < nrc*(len(cols)-1); ci++ {
+			chunk(ci)
+		}
+		return
+	}
+	dynamic(p, threads, nrc*(len(cols)-1), chunk)
+}
+
+// indirect computes the rectangle [i0,i1)×[j0,j1) of C: for each NR-wide
+// column panel and K block, every MR-row tile, so that the rows of B the
+// panel reads stay in L1 across the row tiles. mpad is the MR-padded row
+// count of the prepacked A.
+func (t *gemmTask) indirect(i0, i1, j0, j1, mpad int, packedA, b []float32, offs []int) {
+	g, c, ldc, ep := t.g, t.c, t.ldc, &t.ep
+	mr, nr := g.MR, g.NR
+	zero := &t.zero[0]
+	for j := j0; j < j1; j += nr {
+		nrr := min(nr, j1-j)
+		mask := uint64(1)<<uint(nrr) - 1
+		if nrr == 64 {
+			mask = ^uint64(0)
+		}
+		for pc := 0; pc < t.k; pc += t.blk.kc {
+			kc := min(t.blk.kc, t.k-pc)
+			flags := t.flags(pc, kc)
+			cb := zero
+			if flags&flagColBias != 0 {
+				cb = &ep.ColBias[j]
+			}
+			for i := i0; i < i1; i += mr {
+				rb := zero
+				if flags&flagRowBias != 0 {
+					rb = &ep.RowBias[i]
+				}
+				g.ind(kc, &packedA[pc*mpad+i*kc], &b[j], &offs[pc], &c[i*ldc+j], ldc, min(mr, i1-i), mask, flags, rb, cb, t.lo, t.hi)
+			}
+		}
+	}
+}
