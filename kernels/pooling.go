@@ -612,17 +612,49 @@ func (k *Pooling) planeND(src, dst []float32, di []int64) {
 	}
 }
 
-// GlobalPool reduces each of planes planes of size elements to one value
-// (mean or maximum), split over the pool. in is planes × size, out has
-// planes elements. The mean accumulates in float64.
-func GlobalPool(pool *Pool, kind PoolKind, planes, size int, in, out []float32) {
-	if size <= 0 {
-		panic("kernels: global pooling of empty planes")
+// GlobalPooling is a planned global pooling: each channel plane of Size
+// elements reduced to one value. Run is safe for concurrent use with
+// distinct buffers.
+type GlobalPooling struct {
+	kind PoolKind
+	size int
+	sum  func(x *float32, n int) float64 // assembly float64 sum or nil
+	name string
+}
+
+// NewGlobalPooling plans the global pooling of planes of size elements:
+// f32-globalavgpool-avx512 (float64 sums of 16 lanes) or -generic, and
+// f32-globalmaxpool-generic.
+func NewGlobalPooling(cfg Config, kind PoolKind, size int) (*GlobalPooling, error) {
+	switch {
+	case kind != PoolMax && kind != PoolAvg:
+		return nil, fmt.Errorf("kernels: unknown pooling kind %d", kind)
+	case size <= 0:
+		return nil, fmt.Errorf("kernels: global pooling of planes of %d elements; planes must not be empty", size)
 	}
+	g := &GlobalPooling{kind: kind, size: size, name: "f32-global" + kind.String() + "pool-generic"}
+	if kind == PoolAvg && archSumF64 != nil && cfg.Allows(archSumF64ISA) {
+		g.sum = archSumF64
+		g.name = "f32-globalavgpool-" + archSumF64ISA.String()
+	}
+	return g, nil
+}
+
+// Kernel names the implementation chosen.
+func (g *GlobalPooling) Kernel() string { return g.name }
+
+// Run reduces planes planes: in is planes × size, out has planes
+// elements; planes are split over the pool. The mean accumulates in
+// float64; the maximum keeps the first of equal values (a NaN after the
+// first element is skipped).
+func (g *GlobalPooling) Run(pool *Pool, planes int, in, out []float32) {
+	size := g.size
+	_, _ = in[planes*size-1], out[planes-1]
 	pool.Parallel(planes, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			x := in[c*size : (c+1)*size]
-			if kind == PoolMax {
+			switch {
+			case g.kind == PoolMax:
 				m := x[0]
 				for _, v := range x[1:] {
 					if v > m {
@@ -630,13 +662,43 @@ func GlobalPool(pool *Pool, kind PoolKind, planes, size int, in, out []float32) 
 					}
 				}
 				out[c] = m
-			} else {
-				var s float64
-				for _, v := range x {
-					s += float64(v)
-				}
-				out[c] = float32(s / float64(size))
+			case g.sum != nil:
+				out[c] = float32(g.sum(&x[0], size) / float64(size))
+			default:
+				out[c] = float32(sumF64Generic(x) / float64(size))
 			}
 		}
 	})
+}
+
+// sumF64Generic is the generic twin of sumF64AVX512: the sum of x in
+// float64 (four partial sums).
+func sumF64Generic(x []float32) float64 {
+	var s0, s1, s2, s3 float64
+	i := 0
+	for ; i+4 <= len(x); i += 4 {
+		v := x[i : i+4 : i+4]
+		s0 += float64(v[0])
+		s1 += float64(v[1])
+		s2 += float64(v[2])
+		s3 += float64(v[3])
+	}
+	for ; i < len(x); i++ {
+		s0 += float64(x[i])
+	}
+	return (s0 + s1) + (s2 + s3)
+}
+
+// GlobalPool reduces each of planes planes of size elements to one value
+// (mean or maximum) with the best kernel for this CPU (NewGlobalPooling),
+// split over the pool. in is planes × size, out has planes elements. The
+// mean accumulates in float64.
+func GlobalPool(pool *Pool, kind PoolKind, planes, size int, in, out []float32) {
+	g, err := NewGlobalPooling(Config{}, kind, size)
+	if err != nil {
+		panic("kernels: global pooling of empty planes")
+	}
+	if planes > 0 {
+		g.Run(pool, planes, in, out)
+	}
 }

@@ -15,3 +15,13 @@ func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *
 // archMaxPoolS2 is the assembly stride-2 max pooling row kernel and the
 // ISA it needs.
 var archMaxPoolS2, archMaxPoolS2ISA = maxPoolS2AVX512, AVX512
+
+// sumF64AVX512 returns the sum of x[0:n] accumulated in float64 (four
+// 8-lane partial sums). Its generic twin is sumF64Generic.
+//
+//go:noescape
+func sumF64AVX512(x *float32, n int) float64
+
+// archSumF64 is the assembly float64 sum of global average pooling and
+// the ISA it needs.
+var archSumF64, archSumF64ISA = sumF64AVX512, AVX512

@@ -190,3 +190,61 @@ next:
 done:
 	VZEROUPPER
 	RET
+
+// func sumF64AVX512(x *float32, n int) float64
+//
+// The sum of x[0:n] in float64: 32 floats per iteration into four
+// 8-lane float64 accumulators, then 8 at a time, a masked tail, and a
+// pairwise reduction. Generic twin: sumF64Generic.
+TEXT ·sumF64AVX512(SB), NOSPLIT, $0-24
+	MOVQ x+0(FP), SI
+	MOVQ n+8(FP), CX
+	VXORPD Z0, Z0, Z0
+	VXORPD Z1, Z1, Z1
+	VXORPD Z2, Z2, Z2
+	VXORPD Z3, Z3, Z3
+sum32:
+	CMPQ CX, $32
+	JLT sum8
+	VCVTPS2PD (SI), Z4
+	VCVTPS2PD 32(SI), Z5
+	VCVTPS2PD 64(SI), Z6
+	VCVTPS2PD 96(SI), Z7
+	VADDPD Z4, Z0, Z0
+	VADDPD Z5, Z1, Z1
+	VADDPD Z6, Z2, Z2
+	VADDPD Z7, Z3, Z3
+	ADDQ $128, SI
+	SUBQ $32, CX
+	JMP sum32
+sum8:
+	CMPQ CX, $8
+	JLT sumtail
+	VCVTPS2PD (SI), Z4
+	VADDPD Z4, Z0, Z0
+	ADDQ $32, SI
+	SUBQ $8, CX
+	JMP sum8
+sumtail:
+	TESTQ CX, CX
+	JEQ reduce
+	MOVQ $1, AX
+	SHLQ CX, AX
+	DECQ AX
+	KMOVW AX, K1
+	VMOVUPS.Z (SI), K1, Z4
+	VCVTPS2PD Y4, Z4
+	VADDPD Z4, Z1, Z1
+reduce:
+	VADDPD Z1, Z0, Z0
+	VADDPD Z3, Z2, Z2
+	VADDPD Z2, Z0, Z0
+	VEXTRACTF64X4 $1, Z0, Y1
+	VADDPD Y1, Y0, Y0
+	VEXTRACTF128 $1, Y0, X1
+	VADDPD X1, X0, X0
+	VPERMILPD $1, X0, X1
+	VADDSD X1, X0, X0
+	VZEROUPPER
+	MOVSD X0, ret+16(FP)
+	RET

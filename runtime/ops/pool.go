@@ -192,6 +192,7 @@ type globalPoolOp struct {
 	planned bool
 	planes  int
 	size    int
+	kernel  *kernels.GlobalPooling // nil when planes are empty
 }
 
 func newGlobalPool(kind kernels.PoolKind) Factory {
@@ -205,7 +206,10 @@ func newGlobalPool(kind kernels.PoolKind) Factory {
 
 // KernelName names the reduction kernel.
 func (g *globalPoolOp) KernelName() string {
-	return "f32-global" + g.kind.String() + "pool-generic"
+	if g.kernel == nil {
+		return ""
+	}
+	return g.kernel.Kernel()
 }
 
 func (g *globalPoolOp) Plan(env *Env, in []Value) ([]Value, error) {
@@ -230,6 +234,14 @@ func (g *globalPoolOp) Plan(env *Env, in []Value) ([]Value, error) {
 	for i := 2; i < len(out); i++ {
 		out[i] = 1
 	}
+	g.kernel = nil
+	if g.size > 0 {
+		k, err := kernels.NewGlobalPooling(env.Kernels, g.kind, g.size)
+		if err != nil {
+			return nil, nodeErrf(n, "%v", err)
+		}
+		g.kernel = k
+	}
 	g.planned = true
 	return []Value{{DType: ir.Float32, Shape: out}}, nil
 }
@@ -245,9 +257,9 @@ func (g *globalPoolOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	if len(x) != g.planes*g.size || len(y) != g.planes {
 		return nodeErrf(g.node, "run: X has %d elements and Y %d, planned %d and %d", len(x), len(y), g.planes*g.size, g.planes)
 	}
-	if g.planes == 0 {
+	if g.planes == 0 || g.kernel == nil {
 		return nil
 	}
-	kernels.GlobalPool(ctxPool(ctx), g.kind, g.planes, g.size, x, y)
+	g.kernel.Run(ctxPool(ctx), g.planes, x, y)
 	return nil
 }
