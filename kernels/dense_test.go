@@ -122,3 +122,66 @@ func ExampleNewDense() {
 }
 
 var _ = math.NaN
+
+// TestDenseLend checks that NewDense packs a lent weight the same as a
+// kept one while never reading what it reported packed: drop overwrites
+// those elements with NaN, and the outputs must still match bit for bit.
+func TestDenseLend(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	for _, cfg := range convConfigs() {
+		for _, sh := range [][3]int{{1, 1, 1}, {1, 10, 7}, {3, 65, 300}, {1, 200, 1029}, {2, 130, 4096}} {
+			batch, out, in := sh[0], sh[1], sh[2]
+			w := randSlice(r, out*in)
+			b := randSlice(r, out)
+			x := randSlice(r, batch*in)
+			ref, err := NewDense(cfg, in, out, batch, w, b, Activation{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			name := fmt.Sprintf("%s/%dx%dx%d", ref.Kernel(), batch, out, in)
+			lent := slices.Clone(w)
+			var calls []int
+			end := LendWeight(lent, func(n int) {
+				if len(calls) > 0 && n < calls[len(calls)-1] || n > len(lent) {
+					t.Fatalf("%s: drop(%d) after %v", name, n, calls)
+				}
+				calls = append(calls, n)
+				for i := range lent[:n] {
+					lent[i] = float32(math.NaN())
+				}
+			})
+			if LendWeight(lent, func(int) {})() {
+				t.Fatalf("%s: a second loan of the same weight was used", name)
+			}
+			d, err := NewDense(cfg, in, out, batch, lent, b, Activation{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !end() || len(calls) == 0 || calls[len(calls)-1] != len(w) {
+				t.Fatalf("%s: loan used %v, drops %v, want the last at %d", name, end(), calls, len(w))
+			}
+			if out > ref.gemm.NR && len(calls) < 2 {
+				t.Errorf("%s: %d rows dropped in one call, want one call per row panel", name, out)
+			}
+			want, got := make([]float32, batch*out), make([]float32, batch*out)
+			ref.Run(nil, batch, x, want)
+			d.Run(nil, batch, x, got)
+			if !slices.Equal(math32bits(got), math32bits(want)) {
+				t.Fatalf("%s: output differs from the kept weight's", name)
+			}
+			// An ended loan is not used again.
+			n := len(calls)
+			if _, err := NewDense(cfg, in, out, batch, lent, b, Activation{}); err != nil || len(calls) != n {
+				t.Fatalf("%s: NewDense after the loan ended: drops %v (%v)", name, calls[n:], err)
+			}
+		}
+	}
+}
+
+func math32bits(v []float32) []uint32 {
+	out := make([]uint32, len(v))
+	for i, f := range v {
+		out[i] = math.Float32bits(f)
+	}
+	return out
+}

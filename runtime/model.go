@@ -46,7 +46,12 @@ type Model struct {
 // into convolutions); the model keeps the file open. Graph, Source and
 // plans for other shapes or kernel restrictions read them back from the
 // file first (once); this fails when the file was modified in place
-// since Load (replacing it by a rename or removing it is fine).
+// since Load (replacing it by a rename or removing it is fine). A fully
+// connected weight read by one layer only is lent to its packing
+// (kernels.LendWeight), which gives each packed row panel's memory back
+// to the operating system at once (on Linux), so the raw weight and its
+// packed copy are never both held whole (imagenet-vgg16: peak RSS 978 →
+// 635 MB).
 func Load(path string) (*Model, error) {
 	f, err := os.Open(path)
 	if err != nil {

@@ -251,7 +251,12 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 				}
 			}
 		}
+		var lent []loan
+		if !allConst {
+			lent = lendWeights(p, req, inIDs, left, outs, wanted)
+		}
 		outv, err := op.Plan(env, in)
+		endLoans(lent, req.release)
 		if err != nil {
 			return nil, nodeError(n, g.Opset, err, def)
 		}
