@@ -116,8 +116,10 @@
 // runs f32-maxpool-KHxKWs2-avx512 (or -generic): one call per plane; per
 // output row, the three input rows (one repeated when padding leaves
 // fewer) are merged by lane maxima and VPERMI2PS splits even and odd
-// columns, 16 outputs at a time with a masked tail; windows cut by the
-// padding or ceil_mode are finished in Go. Other 2-D max pooling without
+// columns, 16 outputs at a time with a masked tail whose lanes past the
+// row's end read −Inf (windows cut by ceil_mode or the end padding);
+// windows starting in the left padding are finished in Go. Pooling of
+// fewer than 32k input floats runs on the caller alone. Other 2-D max pooling without
 // indices (f32-maxpool-2d-avx512 or -generic) works on whole rows: the
 // input rows of an output row's windows are merged by an elementwise
 // max, the kernel columns by maxima of shifted copies of that row, and

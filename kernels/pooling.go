@@ -68,6 +68,10 @@ func (p PoolParams) Validate() error {
 	return nil
 }
 
+// poolSerialBelow is the input size (floats) under which pooling runs on
+// the caller alone: a few µs of work, less than waking the workers.
+const poolSerialBelow = 1 << 15
+
 // Pooling is a planned pooling operation. Run is safe for concurrent use
 // with distinct buffers.
 type Pooling struct {
@@ -80,13 +84,17 @@ type Pooling struct {
 	rowMax  func(dst, a, b *float32, n int) // assembly row max or nil
 	// Stride-2 max pooling (kernel ≤ 3 rows × 2 or 3 columns, no x
 	// dilation, no indices): planeMaxS2 with s2Plane (assembly) or
-	// maxPoolS2Generic on the whole windows [fullX[0], fullX[1]); s2Offs
-	// holds per output row the offsets of its three input rows (a row
-	// repeated when the window has fewer) plus the first window's start.
+	// maxPoolS2Generic on the windows [s2X[0], s2X[1]) that start inside
+	// the row (those cut by its end included); s2Offs holds per output
+	// row the offsets of its three input rows (a row repeated when the
+	// window has fewer) plus the first window's start, s2Avail the row
+	// elements from there.
 	s2      bool
-	s2Plane func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
+	s2Plane func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
 	s2Offs  []int
-	s2Masks [5]uint16
+	s2X     [2]int
+	s2Avail int
+	s2Masks [6]uint16
 	fullX   [2]int // planeMax2D: outputs [jf, jl) with whole windows
 	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
 	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
@@ -145,7 +153,7 @@ func NewPooling(cfg Config, p PoolParams) (*Pooling, error) {
 			k.rowMax = archMaxRows
 			k.name = "f32-maxpool-2d-" + archMaxRowsISA.String()
 		}
-		if k.max2D && p.Kernel[0] <= 3 && (p.Kernel[1] == 2 || p.Kernel[1] == 3) && p.Strides[1] == 2 && p.Dilations[1] == 1 && k.fullX[0] < k.fullX[1] {
+		if k.max2D && p.Kernel[0] <= 3 && (p.Kernel[1] == 2 || p.Kernel[1] == 3) && p.Strides[1] == 2 && p.Dilations[1] == 1 {
 			k.planS2(cfg)
 		}
 	} else {
@@ -165,6 +173,9 @@ func (k *Pooling) Kernel() string { return k.name }
 // the index of the first NaN. A window of an average with no counted tap
 // gives NaN.
 func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
+	if planes*k.inSize < poolSerialBelow {
+		pool = nil
+	}
 	pool.Parallel(planes, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			src := in[c*k.inSize : (c+1)*k.inSize]
@@ -324,12 +335,24 @@ func (k *Pooling) planeMax2D(src, dst []float32) {
 	}
 }
 
-// planS2 prepares planeMaxS2 unless a row of windows has no tap inside
-// the input.
+// planS2 prepares planeMaxS2 unless no window starts inside the row or
+// a row of windows has no tap inside the input.
 func (k *Pooling) planS2(cfg Config) {
 	p := &k.p
 	kh, kw, ix, dy := p.Kernel[0], p.Kernel[1], p.In[1], p.Dilations[0]
-	x0 := k.ranges[1][k.fullX[0]].start
+	jf, je := -1, -1
+	for j, x := range k.ranges[1] {
+		if x.start >= 0 && x.start < ix {
+			if jf < 0 {
+				jf = j
+			}
+			je = j + 1
+		}
+	}
+	if jf < 0 {
+		return
+	}
+	x0 := k.ranges[1][jf].start
 	offs := make([]int, 0, 3*len(k.ranges[0]))
 	for _, y := range k.ranges[0] {
 		nr := y.hi - y.lo
@@ -340,8 +363,8 @@ func (k *Pooling) planS2(cfg Config) {
 			offs = append(offs, (y.start+(y.lo+min(i, nr-1))*dy)*ix+x0)
 		}
 	}
-	k.s2, k.s2Offs = true, offs
-	k.s2Masks = poolS2Masks(k.fullX[1]-k.fullX[0], kw)
+	k.s2, k.s2Offs, k.s2X, k.s2Avail = true, offs, [2]int{jf, je}, ix-x0
+	k.s2Masks = poolS2Masks(je-jf, kw, ix-x0)
 	k.name = fmt.Sprintf("f32-maxpool-%dx%ds2-generic", kh, kw)
 	if archMaxPoolS2 != nil && cfg.Allows(archMaxPoolS2ISA) {
 		k.s2Plane = archMaxPoolS2
@@ -350,42 +373,39 @@ func (k *Pooling) planS2(cfg Config) {
 }
 
 // planeMaxS2 max-pools one 2-D plane with a stride-2 kernel of at most
-// 3 rows and 2 or 3 columns: per output row, the (up to 3) valid input
-// rows go to the row kernel for the whole windows [fullX[0], fullX[1])
-// (a missing row is replaced by a repeated one); windows cut by the
-// padding or by ceil_mode take the max of their taps in Go.
+// 3 rows and 2 or 3 columns: the plane kernel computes the windows
+// [s2X[0], s2X[1]) of every output row (the taps past the row's end
+// skipped); windows starting in the left padding (or wholly outside the
+// row) take the max of their taps in Go.
 func (k *Pooling) planeMaxS2(src, dst []float32) {
 	p := &k.p
 	ix, dy, kw := p.In[1], p.Dilations[0], p.Kernel[1]
 	rx := k.ranges[1]
 	ow, oh := len(rx), len(k.ranges[0])
-	jf, jl := k.fullX[0], k.fullX[1]
+	jf, je := k.s2X[0], k.s2X[1]
 	_, _ = src[p.In[0]*ix-1], dst[oh*ow-1]
 	if k.s2Plane != nil {
-		k.s2Plane(&dst[jf], &src[0], &k.s2Offs[0], oh, ow, jl-jf, kw, &k.s2Masks)
+		k.s2Plane(&dst[jf], &src[0], &k.s2Offs[0], oh, ow, je-jf, kw, &k.s2Masks)
 	} else {
-		maxPoolS2Generic(dst[jf:], src, k.s2Offs, oh, ow, jl-jf, kw)
+		maxPoolS2Generic(dst[jf:], src, k.s2Offs, oh, ow, je-jf, kw, k.s2Avail)
 	}
-	if jf == 0 && jl == ow {
+	if jf == 0 && je == ow {
 		return
-	}
-	// Windows cut by the padding or ceil_mode: their taps in Go.
-	edges := make([]int, 0, 4)
-	for o := range jf {
-		edges = append(edges, o)
-	}
-	for o := jl; o < ow; o++ {
-		edges = append(edges, o)
 	}
 	for oy, y := range k.ranges[0] {
 		out := dst[oy*ow : (oy+1)*ow]
-		for _, o := range edges {
+		for o := 0; o < ow; o++ {
+			if o == jf {
+				o = je
+				if o >= ow {
+					break
+				}
+			}
 			x := rx[o]
 			m := float32(math.Inf(-1))
 			for ky := y.lo; ky < y.hi; ky++ {
 				b := (y.start+ky*dy)*ix + x.start
-				r := src[b+x.lo : b+x.hi]
-				for _, v := range r {
+				for _, v := range src[b+x.lo : b+x.hi] {
 					m = max(m, v)
 				}
 			}
@@ -394,45 +414,58 @@ func (k *Pooling) planeMaxS2(src, dst []float32) {
 	}
 }
 
-// poolS2Masks returns the masks of maxPoolS2AVX512's last 1..16 of n
-// outputs: input lanes [0,16), [16,32), [2,18), [18,34) (the last two
-// for kw 3 only) and the outputs.
-func poolS2Masks(n, kw int) (m [5]uint16) {
+// poolS2Masks returns the masks of maxPoolS2AVX512 for n outputs of
+// kernel width kw on rows of avail elements: for the last 1..16 outputs,
+// the input lanes [0,16), [16,32), [2,18), [18,34) of the block that lie
+// inside the row and the windows (the last two for kw 3 only), the
+// outputs; and lanes [18,33) for the full blocks.
+func poolS2Masks(n, kw, avail int) (m [6]uint16) {
 	t := n - 16*((n-1)/16)
+	e0 := 2 * (n - t)
+	lim := min(avail, 2*n+kw-2) - e0 // row elements the last block may read
 	bits := func(c int) uint16 {
 		c = min(max(c, 0), 16)
 		return uint16(1<<c - 1)
 	}
-	m[0], m[1] = bits(2*t), bits(2*t-16)
+	m[0], m[1] = bits(lim), bits(lim-16)
 	if kw == 3 {
-		m[2], m[3] = bits(2*t-1), bits(2*t-17)
+		m[2], m[3] = bits(lim-2), bits(lim-18)
 	}
 	m[4] = bits(t)
+	m[5] = bits(15)
 	return m
 }
 
 // maxPoolS2Generic is the generic twin of maxPoolS2AVX512: for each
 // output row r < rows, dst[r·ldd+j] = max over the input rows
-// src[offs[3r+i]:] (i < 3) and kx < kw of row[2j+kx], for j < n, NaN
-// propagating.
-func maxPoolS2Generic(dst, src []float32, offs []int, rows, ldd, n, kw int) {
+// src[offs[3r+i]:] (i < 3) and kx < kw with 2j+kx < avail of
+// row[2j+kx], for j < n, NaN propagating.
+func maxPoolS2Generic(dst, src []float32, offs []int, rows, ldd, n, kw, avail int) {
 	if n == 0 {
 		return
 	}
-	w := 2 * n // the last window's taps end at 2n-1 (kw 2) or 2n (kw 3)
-	if kw == 3 {
-		w++
+	w := min(avail, 2*n+kw-2) // elements read per row
+	full := n
+	if 2*(n-1)+kw > w {
+		full-- // the last window is cut by the row's end
 	}
 	for r := range rows {
 		r0, r1, r2 := src[offs[3*r]:][:w], src[offs[3*r+1]:][:w], src[offs[3*r+2]:][:w]
 		out := dst[r*ldd:][:n]
-		for j := range out {
+		for j := range full {
 			x := 2 * j
 			m := max(r0[x], r1[x], r2[x], r0[x+1], r1[x+1], r2[x+1])
 			if kw == 3 {
 				m = max(m, r0[x+2], r1[x+2], r2[x+2])
 			}
 			out[j] = m
+		}
+		if full < n {
+			m := float32(math.Inf(-1))
+			for x := 2 * full; x < w; x++ {
+				m = max(m, r0[x], r1[x], r2[x])
+			}
+			out[full] = m
 		}
 	}
 }
@@ -650,6 +683,9 @@ func (g *GlobalPooling) Kernel() string { return g.name }
 func (g *GlobalPooling) Run(pool *Pool, planes int, in, out []float32) {
 	size := g.size
 	_, _ = in[planes*size-1], out[planes-1]
+	if planes*size < poolSerialBelow {
+		pool = nil
+	}
 	pool.Parallel(planes, func(lo, hi int) {
 		for c := lo; c < hi; c++ {
 			x := in[c*size : (c+1)*size]

@@ -6,11 +6,11 @@ package kernels
 // kernel width kw (2 or 3), stride 2 and no dilation along x: for each
 // output row r < rows, dst[r·ldd+j] = max over the three input rows
 // src[offs[3r+i]:] and kx < kw of row[2j+kx] for j < n, NaN
-// propagating; masks are poolS2Masks(n, kw). Its generic twin is
-// maxPoolS2Generic.
+// propagating, taps at or past a row's avail elements skipped; masks are
+// poolS2Masks(n, kw, avail). Its generic twin is maxPoolS2Generic.
 //
 //go:noescape
-func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
+func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
 
 // archMaxPoolS2 is the assembly stride-2 max pooling row kernel and the
 // ISA it needs.

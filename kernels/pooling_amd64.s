@@ -38,6 +38,8 @@ DATA poolOddIdx<>+52(SB)/4, $27
 DATA poolOddIdx<>+56(SB)/4, $29
 DATA poolOddIdx<>+60(SB)/4, $31
 GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
+DATA poolNegInf<>+0(SB)/4, $0xff800000
+GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 
 // MAXN sets a = max(a, b) lane-wise with NaN propagating (b is
 // clobbered): lanes where either is NaN first get b = a + b (NaN), and
@@ -47,15 +49,17 @@ GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
 // VMAX3 merges three rows' vectors: a = max(a, b, c).
 #define VMAX3(a, b, c) MAXN(b, a); MAXN(c, a)
 
-// func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
+// func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
 //
 // For each output row r < rows: dst[r·ldd + j] = max over the three
 // input rows src[offs[3r+i]:] (i < 3) and kx < kw of row[2j+kx], for
 // j < n and kw 2 or 3, NaN propagating. 16 outputs per iteration: the
 // three rows are merged by lane maxima over 32 (+2) inputs, then
-// VPERMI2PS splits the even and odd columns. The last 1..16 outputs of
-// a row use the masks (loads of [0,16), [16,32), [2,18), [18,34) and the
-// store). Generic twin: maxPoolS2Generic.
+// VPERMI2PS splits the even and odd columns; full blocks load lanes
+// [18,33) with mask 5 (lane 33 is never used). The last 1..16 outputs of
+// a row use masks 0-3 for the loads of [0,16), [16,32), [2,18), [18,34)
+// (lanes past the row's end hold −Inf) and mask 4 for the store.
+// Generic twin: maxPoolS2Generic.
 TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
 	MOVQ dst+0(FP), BX
 	MOVQ src+8(FP), R11
@@ -72,6 +76,8 @@ TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
 	KMOVW 4(R10), K4
 	KMOVW 6(R10), K5
 	KMOVW 8(R10), K6
+	KMOVW 10(R10), K7
+	VBROADCASTSS poolNegInf<>(SB), Z29
 	TESTQ R13, R13
 	JEQ done
 row:
@@ -91,15 +97,15 @@ k3loop:
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z1
 	VMOVUPS 8(SI), Z2
-	VMOVUPS 72(SI), Z3
+	VMOVUPS.Z 72(SI), K7, Z3
 	VMOVUPS (DX), Z4
 	VMOVUPS 64(DX), Z5
 	VMOVUPS 8(DX), Z6
-	VMOVUPS 72(DX), Z7
+	VMOVUPS.Z 72(DX), K7, Z7
 	VMOVUPS (R8), Z8
 	VMOVUPS 64(R8), Z9
 	VMOVUPS 8(R8), Z10
-	VMOVUPS 72(R8), Z11
+	VMOVUPS.Z 72(R8), K7, Z11
 	VMAX3(Z0, Z4, Z8)
 	VMAX3(Z1, Z5, Z9)
 	VMAX3(Z2, Z6, Z10)
@@ -119,18 +125,30 @@ k3loop:
 	SUBQ $16, CX
 	JMP k3loop
 k3tail:
-	VMOVUPS.Z (SI), K2, Z0
-	VMOVUPS.Z 64(SI), K3, Z1
-	VMOVUPS.Z 8(SI), K4, Z2
-	VMOVUPS.Z 72(SI), K5, Z3
-	VMOVUPS.Z (DX), K2, Z4
-	VMOVUPS.Z 64(DX), K3, Z5
-	VMOVUPS.Z 8(DX), K4, Z6
-	VMOVUPS.Z 72(DX), K5, Z7
-	VMOVUPS.Z (R8), K2, Z8
-	VMOVUPS.Z 64(R8), K3, Z9
-	VMOVUPS.Z 8(R8), K4, Z10
-	VMOVUPS.Z 72(R8), K5, Z11
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI), K2, Z0
+	VMOVAPS Z29, Z1
+	VMOVUPS 64(SI), K3, Z1
+	VMOVAPS Z29, Z2
+	VMOVUPS 8(SI), K4, Z2
+	VMOVAPS Z29, Z3
+	VMOVUPS 72(SI), K5, Z3
+	VMOVAPS Z29, Z4
+	VMOVUPS (DX), K2, Z4
+	VMOVAPS Z29, Z5
+	VMOVUPS 64(DX), K3, Z5
+	VMOVAPS Z29, Z6
+	VMOVUPS 8(DX), K4, Z6
+	VMOVAPS Z29, Z7
+	VMOVUPS 72(DX), K5, Z7
+	VMOVAPS Z29, Z8
+	VMOVUPS (R8), K2, Z8
+	VMOVAPS Z29, Z9
+	VMOVUPS 64(R8), K3, Z9
+	VMOVAPS Z29, Z10
+	VMOVUPS 8(R8), K4, Z10
+	VMOVAPS Z29, Z11
+	VMOVUPS 72(R8), K5, Z11
 	VMAX3(Z0, Z4, Z8)
 	VMAX3(Z1, Z5, Z9)
 	VMAX3(Z2, Z6, Z10)
@@ -168,12 +186,18 @@ k2loop:
 	SUBQ $16, CX
 	JMP k2loop
 k2tail:
-	VMOVUPS.Z (SI), K2, Z0
-	VMOVUPS.Z 64(SI), K3, Z1
-	VMOVUPS.Z (DX), K2, Z4
-	VMOVUPS.Z 64(DX), K3, Z5
-	VMOVUPS.Z (R8), K2, Z8
-	VMOVUPS.Z 64(R8), K3, Z9
+	VMOVAPS Z29, Z0
+	VMOVUPS (SI), K2, Z0
+	VMOVAPS Z29, Z1
+	VMOVUPS 64(SI), K3, Z1
+	VMOVAPS Z29, Z4
+	VMOVUPS (DX), K2, Z4
+	VMOVAPS Z29, Z5
+	VMOVUPS 64(DX), K3, Z5
+	VMOVAPS Z29, Z8
+	VMOVUPS (R8), K2, Z8
+	VMOVAPS Z29, Z9
+	VMOVUPS 64(R8), K3, Z9
 	VMAX3(Z0, Z4, Z8)
 	VMAX3(Z1, Z5, Z9)
 	VMOVAPS Z30, Z12

@@ -12,7 +12,8 @@ import (
 // with maxPoolS2Generic: output counts around the 16-lane block (the
 // masked tail), kernel widths 2 and 3, repeated rows, NaN and −Inf in
 // the inputs, NaN guard bands around and between the output rows, input
-// rows whose last one ends the allocation, inputs unmodified.
+// rows whose last one ends the allocation, rows cut inside the last
+// window (ceil_mode), inputs unmodified.
 func TestMaxPoolS2(t *testing.T) {
 	if archMaxPoolS2 == nil || !(Config{}).Allows(archMaxPoolS2ISA) {
 		t.Skip("no assembly stride-2 max pooling on this CPU/build")
@@ -21,12 +22,23 @@ func TestMaxPoolS2(t *testing.T) {
 	nan := float32(math.NaN())
 	for _, kw := range []int{2, 3} {
 		for _, n := range []int{1, 2, 7, 8, 15, 16, 17, 31, 32, 33, 48, 55, 64, 100} {
-			for _, rows := range []int{1, 4} {
-				t.Run(fmt.Sprintf("kw%d/n%d/rows%d", kw, n, rows), func(t *testing.T) {
+			for _, tc := range []struct {
+				rows int
+				cut  bool
+			}{{1, false}, {4, false}, {1, true}, {3, true}} {
+				rows, cut := tc.rows, tc.cut
+				t.Run(fmt.Sprintf("kw%d/n%d/rows%d/cut=%v", kw, n, rows, cut), func(t *testing.T) {
 					w := 2*n + kw - 2 // inputs read per row
+					avail := w
+					if cut {
+						avail = 2*n - 1 // the last window has one tap
+						if kw == 3 {
+							avail = 2 * n // or two
+						}
+					}
 					const inRows, pitchGap = 5, 3
 					pitch := w + pitchGap
-					src := randSlice(r, (inRows-1)*pitch+w) // the last row ends the allocation
+					src := randSlice(r, (inRows-1)*pitch+avail) // the last row ends the allocation
 					for i := 0; i < 3*inRows; i++ {
 						src[r.IntN(len(src))] = nan
 						src[r.IntN(len(src))] = float32(math.Inf(-1))
@@ -41,8 +53,8 @@ func TestMaxPoolS2(t *testing.T) {
 					ldd := n + 5
 					want := nanSlice(guard + rows*ldd + guard)
 					got := nanSlice(len(want))
-					maxPoolS2Generic(want[guard:], src, offs, rows, ldd, n, kw)
-					masks := poolS2Masks(n, kw)
+					maxPoolS2Generic(want[guard:], src, offs, rows, ldd, n, kw, avail)
+					masks := poolS2Masks(n, kw, avail)
 					archMaxPoolS2(&got[guard], &src[0], &offs[0], rows, ldd, n, kw, &masks)
 					for i := range want {
 						g, v := got[i], want[i]

@@ -237,17 +237,21 @@ func BenchmarkPooling(b *testing.B) {
 	shapes := []struct {
 		name             string
 		c, h, w, k, s, p int
+		ceil             bool
 	}{
-		{"64x111x111-k3s2", 64, 111, 111, 3, 2, 0},   // SqueezeNet 1.1 features.2
-		{"128x55x55-k3s2", 128, 55, 55, 3, 2, 0},     // features.5
-		{"256x27x27-k3s2", 256, 27, 27, 3, 2, 0},     // features.8
-		{"64x112x112-k3s2p1", 64, 112, 112, 3, 2, 1}, // ResNet-18 stem pool
-		{"64x224x224-k2s2", 64, 224, 224, 2, 2, 0},   // VGG-16 first pool
+		{"64x32x32-k3s2-ceil", 64, 32, 32, 3, 2, 0, true},   // fmnist SqueezeNet /3
+		{"128x16x16-k3s2-ceil", 128, 16, 16, 3, 2, 0, true}, // /6
+		{"256x8x8-k3s2-ceil", 256, 8, 8, 3, 2, 0, true},     // /9
+		{"64x111x111-k3s2", 64, 111, 111, 3, 2, 0, false},   // SqueezeNet 1.1 features.2
+		{"128x55x55-k3s2", 128, 55, 55, 3, 2, 0, false},     // features.5
+		{"256x27x27-k3s2", 256, 27, 27, 3, 2, 0, false},     // features.8
+		{"64x112x112-k3s2p1", 64, 112, 112, 3, 2, 1, false}, // ResNet-18 stem pool
+		{"64x224x224-k2s2", 64, 224, 224, 2, 2, 0, false},   // VGG-16 first pool
 	}
 	for _, sh := range shapes {
 		for _, kind := range []PoolKind{PoolMax, PoolAvg} {
-			oh := (sh.h+2*sh.p-sh.k)/sh.s + 1
-			ow := (sh.w+2*sh.p-sh.k)/sh.s + 1
+			oh := poolOut(sh.h, sh.k, sh.s, 1, sh.p, sh.p, sh.ceil)
+			ow := poolOut(sh.w, sh.k, sh.s, 1, sh.p, sh.p, sh.ceil)
 			p := PoolParams{Kind: kind, In: []int{sh.h, sh.w}, Out: []int{oh, ow}, Kernel: []int{sh.k, sh.k},
 				Strides: []int{sh.s, sh.s}, Dilations: []int{1, 1}, PadsBegin: []int{sh.p, sh.p}, PadsEnd: []int{sh.p, sh.p}}
 			k, err := NewPooling(Config{}, p)
