@@ -18,6 +18,8 @@ func BenchmarkConvCold(b *testing.B) {
 	}{
 		{"r18-256x8", convCase(256, 8, 8, 256, 3, 1, 1, 1, 1)},
 		{"r18-512x4", convCase(512, 4, 4, 512, 3, 1, 1, 1, 1)},
+		// The rank-135 factor of layers.6 in fmnist-resnet18-0.4.
+		{"r18c-512x4-135", convCase(512, 4, 4, 135, 3, 1, 1, 1, 1)},
 	} {
 		p := l.p
 		p.Act = Activation{Kind: ActRelu}

@@ -545,15 +545,32 @@ func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float3
 	lo, hi := t.lo, t.hi
 	zero := &t.zero[0]
 	flags := t.flags(pc, kc)
+	// B from memory (streamB): the kernel prefetches, into L2, the next
+	// panel this thread reads while it multiplies this one: the next
+	// panel of the block, or after the last one the first panel of the
+	// same columns in the next K block (column chunks of other threads
+	// lie in between).
+	pfNext, pfLast := 0, 0
 	if t.src.streamB {
-		// B comes from memory: the kernel prefetches the next panel
-		// (into L2) while it multiplies this one.
-		flags |= kc * nr * 4 << flagPrefetchShift
+		pfNext = kc * nr * 4
+		if pc+kc < t.k {
+			nb := t.src.packB(nil, pc+kc, min(blk.kc, t.k-pc-kc), jc, nc)
+			d := int64(uintptr(unsafe.Pointer(&nb[0]))) - int64(uintptr(unsafe.Pointer(&pb[(nc-1)/nr*nr*kc])))
+			if d > 0 && d < 1<<40 {
+				pfLast = int(d)
+			}
+		}
 	}
 	for ic := i0; ic < i1; ic += blk.mc {
 		mc := min(blk.mc, i1-ic)
 		pa := t.src.packA(bufA, ic, mc, pc, kc)
 		for jr := 0; jr < nc; jr += nr {
+			flags := flags
+			if jr+nr < nc {
+				flags |= pfNext << flagPrefetchShift
+			} else {
+				flags |= pfLast << flagPrefetchShift
+			}
 			nrr := min(nr, nc-jr)
 			bp := &pb[jr*kc]
 			j := jc + jr

@@ -173,7 +173,7 @@ func genX86(g *gen, x x86) {
 			if pf {
 				// Prefetch the B rows flags>>8 bytes ahead (the next
 				// panel of a streamed, prepacked B).
-				for off := 0; off < x.act*vb; off += 64 {
+				for off := 0; off < x.nv*vb; off += 64 { // the whole next panel, however few columns this tile has
 					g.f("\t%s %d(BX)(R14*1)", pfBInsn, boff+off)
 				}
 			}
