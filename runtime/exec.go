@@ -26,6 +26,7 @@ type Session struct {
 	pool   *kernels.Pool
 	ctx    *ops.Ctx
 	ws     []float32
+	wsMade int // scratch allocations (tests)
 
 	f32  []float32
 	i64  []int64
@@ -44,6 +45,7 @@ type Session struct {
 // binding is a plan's buffers inside one session's arena.
 type binding struct {
 	p       *plan
+	ws      int // largest scratch request of the plan's runs
 	tensors []*ir.Tensor
 	ins     [][]*ir.Tensor
 	outs    [][]*ir.Tensor
@@ -105,11 +107,40 @@ func (s *Session) ResetProfile() {
 // Threads is the number of goroutines one inference uses.
 func (s *Session) Threads() int { return s.pool.Threads() }
 
+// scratch is ops.Ctx.Scratch: one buffer per session, shared by the
+// steps in turn. bindPlan sizes it once per plan, from the operators'
+// WorkspaceLen and the largest request a run of the plan made before,
+// so that it does not grow in steps (each leaving garbage) during the
+// first run.
 func (s *Session) scratch(n int) []float32 {
 	if cap(s.ws) < n {
+		s.ws = nil
 		s.ws = make([]float32, n)
+		s.wsMade++
+	}
+	if s.bind != nil {
+		s.bind.ws = max(s.bind.ws, n)
 	}
 	return s.ws[:n]
+}
+
+// workspacer is implemented by operators that know, once planned, the
+// scratch length (float32 elements) their Run asks of ops.Ctx.Scratch.
+type workspacer interface {
+	WorkspaceLen() int
+}
+
+// planWorkspace is the scratch length a plan's steps ask for, as far as
+// known before running it: the operators' WorkspaceLen and the largest
+// request a run of the plan made (Model.workspace).
+func (m *Model) planWorkspace(p *plan) int {
+	n := m.workspace(p)
+	for i := range p.steps {
+		if w, ok := p.steps[i].op.(workspacer); ok && !p.steps[i].view {
+			n = max(n, w.WorkspaceLen())
+		}
+	}
+	return n
 }
 
 // RunIR runs the model on IR tensors. want names the values to return —
@@ -244,6 +275,11 @@ func (s *Session) bindPlan(p *plan) *binding {
 	if len(s.bl) < p.arenaLen[3] {
 		s.bl = make([]bool, p.arenaLen[3])
 	}
+	if n := s.m.planWorkspace(p); cap(s.ws) < n {
+		s.ws = nil
+		s.ws = make([]float32, n)
+		s.wsMade++
+	}
 	b := &binding{p: p, tensors: make([]*ir.Tensor, len(p.vals)), ins: make([][]*ir.Tensor, len(p.steps)), outs: make([][]*ir.Tensor, len(p.steps))}
 	for id := range p.vals {
 		v := &p.vals[id]
@@ -333,5 +369,6 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 	if prof {
 		s.prof.runs++
 	}
+	s.m.noteWorkspace(p, b.ws)
 	return result, nil
 }

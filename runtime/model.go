@@ -25,6 +25,9 @@ type Model struct {
 
 	mu    sync.Mutex
 	plans map[string]*plan
+	// ws is the largest scratch request seen per cached plan
+	// (Session.scratch), so that later sessions allocate it at once.
+	ws map[*plan]int
 
 	// Released weights (see Load): the float32 constants absorbed by the
 	// operators of the batch-1 plan and the loaded tensors the optimized
@@ -216,6 +219,7 @@ func (m *Model) planFor(req *planRequest, def error) (*plan, error) {
 	}
 	if len(m.plans) >= maxPlans {
 		clear(m.plans)
+		clear(m.ws)
 	}
 	m.plans[key] = p
 	return p, nil
@@ -359,3 +363,22 @@ func (m *Model) Inputs() []ir.ValueInfo { return cloneInfos(m.g.Inputs) }
 
 // Outputs lists the graph outputs Run returns by default.
 func (m *Model) Outputs() []ir.ValueInfo { return cloneInfos(m.g.Outputs) }
+
+// workspace returns the largest scratch request recorded for p.
+func (m *Model) workspace(p *plan) int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.ws[p]
+}
+
+// noteWorkspace records a run's largest scratch request for p.
+func (m *Model) noteWorkspace(p *plan, n int) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if n > m.ws[p] {
+		if m.ws == nil {
+			m.ws = map[*plan]int{}
+		}
+		m.ws[p] = n
+	}
+}
