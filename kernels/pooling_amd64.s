@@ -49,6 +49,30 @@ GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 // VMAX3 merges three rows' vectors: a = max(a, b, c).
 #define VMAX3(a, b, c) MAXN(b, a); MAXN(c, a)
 
+// S2K3 computes 16 outputs of a 3-wide window into Z12 from the rows
+// vectors at x = 2j (Z0, Z4, Z8), 2j+16 (Z1, Z5, Z9), 2j+2 (Z2, Z6,
+// Z10) and 2j+18 (Z3, Z7, Z11): lane maxima over the rows, then the
+// even columns of [2j, 2j+32), the odd ones, and the even ones of
+// [2j+2, 2j+34). S2K2 is the 2-wide window (no 2j+2 vectors).
+// LDINF loads the lanes k of off(r) into z and −Inf into the others.
+#define LDINF(off, r, k, z) VMOVAPS Z29, z; VMOVUPS off(r), k, z
+
+// NEXT16 advances the three rows by 32 inputs and dst by 16 outputs.
+#define NEXT16 ADDQ $128, SI; ADDQ $128, DX; ADDQ $128, R8; ADDQ $64, DI; SUBQ $16, CX
+
+#define S2K3 \
+	VMAX3(Z0, Z4, Z8); VMAX3(Z1, Z5, Z9); VMAX3(Z2, Z6, Z10); VMAX3(Z3, Z7, Z11); \
+	VMOVAPS Z30, Z12; VPERMI2PS Z1, Z0, Z12; \
+	VMOVAPS Z31, Z13; VPERMI2PS Z1, Z0, Z13; \
+	VMOVAPS Z30, Z14; VPERMI2PS Z3, Z2, Z14; \
+	VMAX3(Z12, Z13, Z14)
+
+#define S2K2 \
+	VMAX3(Z0, Z4, Z8); VMAX3(Z1, Z5, Z9); \
+	VMOVAPS Z30, Z12; VPERMI2PS Z1, Z0, Z12; \
+	VMOVAPS Z31, Z13; VPERMI2PS Z1, Z0, Z13; \
+	MAXN(Z13, Z12)
+
 // func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
 //
 // For each output row r < rows: dst[r·ldd + j] = max over the three
@@ -106,60 +130,24 @@ k3loop:
 	VMOVUPS 64(R8), Z9
 	VMOVUPS 8(R8), Z10
 	VMOVUPS.Z 72(R8), K7, Z11
-	VMAX3(Z0, Z4, Z8)
-	VMAX3(Z1, Z5, Z9)
-	VMAX3(Z2, Z6, Z10)
-	VMAX3(Z3, Z7, Z11)
-	VMOVAPS Z30, Z12
-	VPERMI2PS Z1, Z0, Z12
-	VMOVAPS Z31, Z13
-	VPERMI2PS Z1, Z0, Z13
-	VMOVAPS Z30, Z14
-	VPERMI2PS Z3, Z2, Z14
-	VMAX3(Z12, Z13, Z14)
+	S2K3
 	VMOVUPS Z12, (DI)
-	ADDQ $128, SI
-	ADDQ $128, DX
-	ADDQ $128, R8
-	ADDQ $64, DI
-	SUBQ $16, CX
+	NEXT16
 	JMP k3loop
 k3tail:
-	VMOVAPS Z29, Z0
-	VMOVUPS (SI), K2, Z0
-	VMOVAPS Z29, Z1
-	VMOVUPS 64(SI), K3, Z1
-	VMOVAPS Z29, Z2
-	VMOVUPS 8(SI), K4, Z2
-	VMOVAPS Z29, Z3
-	VMOVUPS 72(SI), K5, Z3
-	VMOVAPS Z29, Z4
-	VMOVUPS (DX), K2, Z4
-	VMOVAPS Z29, Z5
-	VMOVUPS 64(DX), K3, Z5
-	VMOVAPS Z29, Z6
-	VMOVUPS 8(DX), K4, Z6
-	VMOVAPS Z29, Z7
-	VMOVUPS 72(DX), K5, Z7
-	VMOVAPS Z29, Z8
-	VMOVUPS (R8), K2, Z8
-	VMOVAPS Z29, Z9
-	VMOVUPS 64(R8), K3, Z9
-	VMOVAPS Z29, Z10
-	VMOVUPS 8(R8), K4, Z10
-	VMOVAPS Z29, Z11
-	VMOVUPS 72(R8), K5, Z11
-	VMAX3(Z0, Z4, Z8)
-	VMAX3(Z1, Z5, Z9)
-	VMAX3(Z2, Z6, Z10)
-	VMAX3(Z3, Z7, Z11)
-	VMOVAPS Z30, Z12
-	VPERMI2PS Z1, Z0, Z12
-	VMOVAPS Z31, Z13
-	VPERMI2PS Z1, Z0, Z13
-	VMOVAPS Z30, Z14
-	VPERMI2PS Z3, Z2, Z14
-	VMAX3(Z12, Z13, Z14)
+	LDINF(0, SI, K2, Z0)
+	LDINF(64, SI, K3, Z1)
+	LDINF(8, SI, K4, Z2)
+	LDINF(72, SI, K5, Z3)
+	LDINF(0, DX, K2, Z4)
+	LDINF(64, DX, K3, Z5)
+	LDINF(8, DX, K4, Z6)
+	LDINF(72, DX, K5, Z7)
+	LDINF(0, R8, K2, Z8)
+	LDINF(64, R8, K3, Z9)
+	LDINF(8, R8, K4, Z10)
+	LDINF(72, R8, K5, Z11)
+	S2K3
 	VMOVUPS Z12, K6, (DI)
 	JMP next
 k2loop:
@@ -171,40 +159,18 @@ k2loop:
 	VMOVUPS 64(DX), Z5
 	VMOVUPS (R8), Z8
 	VMOVUPS 64(R8), Z9
-	VMAX3(Z0, Z4, Z8)
-	VMAX3(Z1, Z5, Z9)
-	VMOVAPS Z30, Z12
-	VPERMI2PS Z1, Z0, Z12
-	VMOVAPS Z31, Z13
-	VPERMI2PS Z1, Z0, Z13
-	MAXN(Z13, Z12)
+	S2K2
 	VMOVUPS Z12, (DI)
-	ADDQ $128, SI
-	ADDQ $128, DX
-	ADDQ $128, R8
-	ADDQ $64, DI
-	SUBQ $16, CX
+	NEXT16
 	JMP k2loop
 k2tail:
-	VMOVAPS Z29, Z0
-	VMOVUPS (SI), K2, Z0
-	VMOVAPS Z29, Z1
-	VMOVUPS 64(SI), K3, Z1
-	VMOVAPS Z29, Z4
-	VMOVUPS (DX), K2, Z4
-	VMOVAPS Z29, Z5
-	VMOVUPS 64(DX), K3, Z5
-	VMOVAPS Z29, Z8
-	VMOVUPS (R8), K2, Z8
-	VMOVAPS Z29, Z9
-	VMOVUPS 64(R8), K3, Z9
-	VMAX3(Z0, Z4, Z8)
-	VMAX3(Z1, Z5, Z9)
-	VMOVAPS Z30, Z12
-	VPERMI2PS Z1, Z0, Z12
-	VMOVAPS Z31, Z13
-	VPERMI2PS Z1, Z0, Z13
-	MAXN(Z13, Z12)
+	LDINF(0, SI, K2, Z0)
+	LDINF(64, SI, K3, Z1)
+	LDINF(0, DX, K2, Z4)
+	LDINF(64, DX, K3, Z5)
+	LDINF(0, R8, K2, Z8)
+	LDINF(64, R8, K3, Z9)
+	S2K2
 	VMOVUPS Z12, K6, (DI)
 next:
 	ADDQ $24, R12

@@ -39,8 +39,8 @@ func TestSumF64(t *testing.T) {
 	}
 }
 
-// TestGlobalPooling checks every kernel against float64 definitions and
-// refuses empty planes.
+// TestGlobalPooling checks every kernel (and GlobalPool) against float64
+// definitions and refuses empty planes.
 func TestGlobalPooling(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 1))
 	for _, cfg := range []Config{{}, Generic} {
@@ -56,7 +56,11 @@ func TestGlobalPooling(t *testing.T) {
 					y := nanSlice(planes + 1)
 					pool := NewPool(2)
 					defer pool.Close()
-					g.Run(pool, planes, x, y[:planes])
+					if cfg == Generic {
+						g.Run(pool, planes, x, y[:planes])
+					} else {
+						GlobalPool(pool, kind, planes, size, x, y[:planes])
+					}
 					if !math.IsNaN(float64(y[planes])) {
 						t.Fatal("wrote past the output")
 					}

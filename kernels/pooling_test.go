@@ -203,36 +203,6 @@ func TestPoolingValidate(t *testing.T) {
 	}
 }
 
-func TestGlobalPool(t *testing.T) {
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, size := range []int{1, 7, 49, 1000} {
-		for _, kind := range []PoolKind{PoolMax, PoolAvg} {
-			t.Run(fmt.Sprintf("%s/%d", kind, size), func(t *testing.T) {
-				const planes = 3
-				x := ndRandSlice(rng, planes*size)
-				y := make([]float32, planes)
-				pool := NewPool(2)
-				defer pool.Close()
-				GlobalPool(pool, kind, planes, size, x, y)
-				for c := 0; c < planes; c++ {
-					m, s := math.Inf(-1), 0.0
-					for _, v := range x[c*size : (c+1)*size] {
-						m = math.Max(m, float64(v))
-						s += float64(v)
-					}
-					want := m
-					if kind == PoolAvg {
-						want = s / float64(size)
-					}
-					if math.Abs(float64(y[c])-want) > 1e-6 {
-						t.Fatalf("plane %d = %v, want %v", c, y[c], want)
-					}
-				}
-			})
-		}
-	}
-}
-
 func BenchmarkPooling(b *testing.B) {
 	shapes := []struct {
 		name             string
