@@ -119,13 +119,20 @@
 // columns, 16 outputs at a time with a masked tail whose lanes past the
 // row's end read −Inf (windows cut by ceil_mode or the end padding);
 // windows starting in the left padding are finished in Go. Pooling of
-// fewer than 32k input floats runs on the caller alone. Other 2-D max pooling without
-// indices (f32-maxpool-2d-avx512 or -generic) works on whole rows: the
-// input rows of an output row's windows are merged by an elementwise
-// max, the kernel columns by maxima of shifted copies of that row, and
-// each output picks its column. NaN propagates in all of them. Other
-// cases run a loop nest (rank ≤ 3) or an N-D odometer. Planes are split
-// over the Pool.
+// fewer than 32k input floats runs on the caller alone. Other 2-D max
+// pooling without indices (f32-maxpool-2d-avx512 or -generic) works on
+// whole rows: the input rows of an output row's windows are merged by an
+// elementwise max, the kernel columns by maxima of shifted copies of
+// that row, and each output picks its column. NaN propagates in all of
+// them. Other cases run a loop nest (rank ≤ 3) or an N-D odometer.
+// Planes are split over the Pool. NewGlobalPooling plans global pooling
+// (f32-globalavgpool-avx512 sums in float64 lanes).
+//
+// # Elementwise
+//
+// NewAddAct plans dst = act(a + b) on equal-length slices, the Add (with
+// a fused Relu or Clip) of residual blocks: f32-add[-relu|-clip]-avx512
+// or -generic; NaN propagates.
 //
 // # Threads
 //

@@ -309,7 +309,17 @@ type binaryOp struct {
 	kind    binKind
 	p       bcast
 	act     kernels.Activation // fused Relu/Clip (Add only)
+	add     *kernels.AddAct    // float32 Add of equal shapes, act fused
 	planned bool
+}
+
+// KernelName names the add kernel of a float32 Add of equal shapes ("" for
+// the other cases, which run the generic broadcasting loops).
+func (b *binaryOp) KernelName() string {
+	if b.add == nil {
+		return ""
+	}
+	return b.add.Kernel()
 }
 
 // FuseActivation makes a following Relu or Clip part of an Add (the
@@ -347,6 +357,10 @@ func (b *binaryOp) Plan(env *Env, in []Value) ([]Value, error) {
 		return nil, nodeErrf(n, "a fused Clip needs float32 inputs, got %v", in[0].DType)
 	}
 	b.p = planBcast(out, in[0].Shape, in[1].Shape)
+	b.add = nil
+	if b.kind == binAdd && in[0].DType == ir.Float32 && b.p.sameShapes {
+		b.add = kernels.NewAddAct(env.Kernels, b.act)
+	}
 	b.planned = true
 	return []Value{{DType: in[0].DType, Shape: out}}, nil
 }
@@ -357,8 +371,8 @@ func (b *binaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 	}
 	pool := ctxPool(ctx)
 	y := out[0]
-	if b.act.Kind != kernels.ActNone && y.DType == ir.Float32 && b.p.sameShapes {
-		addAct(pool, y.F32, in[0].F32, in[1].F32, b.act)
+	if b.add != nil {
+		b.add.Run(pool, y.F32, in[0].F32, in[1].F32)
 		return nil
 	}
 	if err := binaryRun(b.node, b.kind, &b.p, pool, y, in[0], in[1]); err != nil {
@@ -374,31 +388,6 @@ func (b *binaryOp) Run(ctx *Ctx, in, out []*ir.Tensor) error {
 		clampInts(y.I32, y.I32, 0, math.MaxInt32)
 	}
 	return nil
-}
-
-// addAct computes dst = act(a + b) elementwise, split over the pool for
-// large tensors.
-func addAct(pool *kernels.Pool, dst, a, b []float32, act kernels.Activation) {
-	run := func(lo, hi int) {
-		d, x, y := dst[lo:hi], a[lo:hi], b[lo:hi]
-		switch act.Kind {
-		case kernels.ActRelu:
-			for i := range d {
-				d[i] = max(x[i]+y[i], 0)
-			}
-		default:
-			for i := range d {
-				d[i] = min(max(x[i]+y[i], act.Min), act.Max)
-			}
-		}
-	}
-	n := len(dst)
-	if n < parallelMin || pool.Threads() == 1 {
-		run(0, n)
-		return
-	}
-	tasks := pool.Threads()
-	pool.Parallel(tasks, func(lo, hi int) { run(lo*n/tasks, hi*n/tasks) })
 }
 
 // sumOp adds one or more inputs; from the second input on it accumulates
