@@ -87,3 +87,12 @@ func BenchmarkAddAct(b *testing.B) {
 		}
 	}
 }
+
+// The residual Add + Relu of a ResNet block.
+func ExampleNewAddAct() {
+	k := NewAddAct(Config{}, Activation{Kind: ActRelu})
+	out := make([]float32, 4)
+	k.Run(nil, out, []float32{1, -2, 3, -4}, []float32{0.5, 1, -5, 5})
+	fmt.Println(out)
+	// Output: [1.5 0 0 1]
+}

@@ -110,3 +110,17 @@ func BenchmarkGlobalPool(b *testing.B) {
 		}
 	}
 }
+
+// The mean of each of two 2×2 planes, with the kernel chosen for this
+// CPU.
+func ExampleNewGlobalPooling() {
+	g, err := NewGlobalPooling(Config{}, PoolAvg, 4)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	out := make([]float32, 2)
+	g.Run(nil, 2, []float32{1, 2, 3, 4, 10, 20, 30, 40}, out)
+	fmt.Println(out)
+	// Output: [2.5 25]
+}
