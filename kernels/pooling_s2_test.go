@@ -101,3 +101,53 @@ func TestMaxPoolS2Chosen(t *testing.T) {
 		}
 	}
 }
+
+// TestMaxPoolS2Random compares the stride-2 max pooling of random
+// geometries (sizes, kernel 1-3 × 2-3, row stride and dilation, pads,
+// ceil_mode) under both configs with the N-D odometer.
+func TestMaxPoolS2Random(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 1))
+	s2 := 0
+	for trial := range 300 {
+		kh, kw := 1+r.IntN(3), 2+r.IntN(2)
+		sy, dy := 1+r.IntN(3), 1+r.IntN(2)
+		h, w := kh*dy+r.IntN(12), kw+r.IntN(70)
+		pb := []int{r.IntN(kh), r.IntN(kw)}
+		pe := []int{r.IntN(kh), r.IntN(kw)}
+		ceil := r.IntN(2) == 1
+		out := []int{poolOut(h, kh, sy, dy, pb[0], pe[0], ceil), poolOut(w, kw, 2, 1, pb[1], pe[1], ceil)}
+		p := PoolParams{Kind: PoolMax, In: []int{h, w}, Out: out, Kernel: []int{kh, kw}, Strides: []int{sy, 2},
+			Dilations: []int{dy, 1}, PadsBegin: pb, PadsEnd: pe}
+		const planes = 3
+		x := ndRandSlice(r, planes*h*w)
+		x[r.IntN(len(x))] = float32(math.NaN())
+		n := out[0] * out[1]
+		want := make([]float32, planes*n)
+		ref, err := NewPooling(Generic, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for c := range planes {
+			ref.planeND(x[c*h*w:(c+1)*h*w], want[c*n:(c+1)*n], nil)
+		}
+		for _, cfg := range []Config{{}, Generic} {
+			k, err := NewPooling(cfg, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if k.s2 {
+				s2++
+			}
+			got := make([]float32, planes*n)
+			k.Run(nil, planes, x, got, nil)
+			for i := range want {
+				if g, v := got[i], want[i]; math.IsNaN(float64(v)) != math.IsNaN(float64(g)) || !math.IsNaN(float64(v)) && g != v {
+					t.Fatalf("trial %d %s %+v: y[%d] = %v, want %v", trial, k.Kernel(), p, i, g, v)
+				}
+			}
+		}
+	}
+	if s2 < 500 {
+		t.Errorf("the stride-2 kernel ran in %d of 600 cases", s2)
+	}
+}
