@@ -148,23 +148,27 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.prepareWinograd(weight)
 		return c, nil
 	}
+	stride := fmt.Sprintf("s%d", p.StrideH) // in kernel names
+	if p.StrideW != p.StrideH {
+		stride = fmt.Sprintf("s%dx%d", p.StrideH, p.StrideW)
+	}
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
+	} else if c.gemm.ind != nil && m <= directMaxM {
+		// Any stride: the indirect-B GEMM on the phase planes.
+		c.algo = convWide
+		c.wideOffs = c.wideOffsets()
+		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm-direct/%s", p.KH, p.KW, stride, c.gemm.IndName)
 	} else if p.StrideH == 1 && p.StrideW == 1 {
 		c.algo = convWide
-		if c.gemm.ind != nil {
-			c.wideOffs = c.wideOffsets()
-			c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm-direct/%s", p.KH, p.KW, c.gemm.IndName)
-		} else {
-			if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
-				c.packRows = archPackRows
-			}
-			c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
+		if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
+			c.packRows = archPackRows
 		}
+		c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
 	} else {
 		c.algo = convIGEMM
-		c.name = fmt.Sprintf("f32-conv%dx%d-igemm/%s", p.KH, p.KW, c.gemm.Name)
+		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm/%s", p.KH, p.KW, stride, c.gemm.Name)
 	}
 	c.wStride = prepackLen(c.gemm, c.blk, m, k)
 	c.packedW = make([]float32, p.Group*c.wStride)
@@ -195,6 +199,10 @@ func (c *Conv2D) WorkspaceLen() int {
 		return c.winogradWS()
 	case convWide:
 		padLen, wideLen := c.wideLens()
+		if c.wideOffs != nil {
+			// The indirect GEMM hands each panel of C to the copy-out.
+			return padLen
+		}
 		return padLen + wideLen
 	case convIGEMM:
 		_, _, planeLen := c.phaseGeom()
@@ -203,46 +211,68 @@ func (c *Conv2D) WorkspaceLen() int {
 	return 0
 }
 
-// wideGeom is the padded geometry of the stride-1 wide-grid path: padded
-// input planes of hp×wp (plus slack) and an output grid of OutH×wp whose
-// columns ox ≥ OutW are discarded.
-func (c *Conv2D) wideGeom() (hp, wp, slack int) {
+// directMaxM is the most output channels (per group) for which a conv
+// that is not pointwise runs the indirect-B GEMM (f32-conv*-igemm-direct)
+// rather than packing B: packing costs per element of B, so it weighs
+// most with few rows of A to amortise it, while the wide grid computes
+// padding columns and its loads are unaligned (thread CPU time, one
+// thread: 16→16 at 28² 0.045 → 0.034 ms, 32→48 at 8² 0.024 → 0.020,
+// 64→64 at 32² and 56² even, 128→128 at 16² 0.53 → 0.55, 256→256 at
+// 14² 1.57 → 1.72, 64→128 3×3 s2 at 32² 0.34 → 0.39).
+const directMaxM = 64
+
+// wideGeom is the geometry of the wide-grid paths. The zero-padded input
+// (hp×wp per channel) is split by row and column phase (y mod StrideH, x
+// mod StrideW) into StrideH·StrideW planes of hq×wq, plane (py, px) at
+// (py·StrideW + px)·hq·wq, so that the inputs of tap (ky, kx) for output
+// position (oy, ox) sit at a fixed offset plus oy·wq + ox: the output
+// grid OutH×wq, whose columns ox ≥ OutW are discarded, is the column
+// space of the GEMM, and every im2col row is one contiguous run of it.
+// With stride 1 there is one plane of hp×wp. slack pads the end.
+func (c *Conv2D) wideGeom() (hq, wq, planeLen, slack int) {
 	p := c.p
-	return p.InH + p.PadTop + p.PadBottom, p.InW + p.PadLeft + p.PadRight, p.DilW*(p.KW-1) + 16
+	hp, wp := p.InH+p.PadTop+p.PadBottom, p.InW+p.PadLeft+p.PadRight
+	hq, wq = (hp+p.StrideH-1)/p.StrideH, (wp+p.StrideW-1)/p.StrideW
+	return hq, wq, p.StrideH * p.StrideW * hq * wq, p.DilW*(p.KW-1) + 16
 }
 
 func (c *Conv2D) wideLens() (padLen, wideLen int) {
 	p := c.p
-	hp, wp, slack := c.wideGeom()
-	return (p.InC/p.Group)*hp*wp + slack, (p.OutC / p.Group) * p.OutH() * wp
+	_, wq, planeLen, slack := c.wideGeom()
+	return (p.InC/p.Group)*planeLen + slack, (p.OutC / p.Group) * p.OutH() * wq
 }
 
 // wideOffsets returns, for every im2col row r = (channel, ky, kx) of one
-// group, the offset in the padded planes of its run for output position
+// group, the offset in the phase planes of its run for output position
 // 0 of the wide grid (the run of position j starts j further).
 func (c *Conv2D) wideOffsets() []int {
 	p := c.p
-	hp, wp, _ := c.wideGeom()
+	hq, wq, planeLen, _ := c.wideGeom()
 	taps := p.KH * p.KW
 	offs := make([]int, (p.InC/p.Group)*taps)
 	for r := range offs {
 		ch, t := r/taps, r%taps
-		offs[r] = ch*hp*wp + (t/p.KW)*p.DilH*wp + (t%p.KW)*p.DilW
+		dy, dx := (t/p.KW)*p.DilH, (t%p.KW)*p.DilW
+		plane := (dy%p.StrideH)*p.StrideW + dx%p.StrideW
+		offs[r] = ch*planeLen + plane*hq*wq + dy/p.StrideH*wq + dx/p.StrideW
 	}
 	return offs
 }
 
-// runWide convolves one group's image with stride 1: the input is copied
-// into zero-padded planes, where every im2col row (c, ky, kx) is one
-// contiguous run; the indirect-B GEMM reads those runs in place (or, for
-// kernels without an indirect variant, B panels are packed from them by
-// plain copies). The GEMM writes the OutH×wp wide grid, and the valid
-// OutW columns are copied out. packedA is the group's prepacked weights.
+// runWide convolves one group's image on the wide grid: the input is
+// copied into zero-padded phase planes (see wideGeom), where every
+// im2col row (c, ky, kx) is one contiguous run; the indirect-B GEMM reads
+// those runs in place and hands each finished panel of the grid to the
+// copy into the output. Kernels without an indirect variant (stride 1
+// only) pack B panels from the runs by plain copies instead, write the
+// wide grid to the workspace and copy its valid columns out. packedA is
+// the group's prepacked weights.
 func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *gemmSrc, m, k int, packedA []float32) {
 	p := c.p
-	hp, wp, _ := c.wideGeom()
+	hq, wq, planeLen, _ := c.wideGeom()
+	sh, sw := p.StrideH, p.StrideW
 	padLen, wideLen := c.wideLens()
-	pad, wide := ws[:padLen], ws[padLen:padLen+wideLen]
+	pad := ws[:padLen]
 	cg := p.InC / p.Group
 	// The copies in and out run on the pool too unless they are tiny
 	// (64×32²: about 30 µs each on one thread; 32→32 at 28²: splitting
@@ -254,26 +284,61 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 			fn(0, n)
 		}
 	}
-	par(cg, cg*hp*wp, func(lo, hi int) {
-		clear(pad[lo*hp*wp : hi*hp*wp])
+	par(cg, cg*planeLen, func(lo, hi int) {
+		clear(pad[lo*planeLen : hi*planeLen])
 		for ch := lo; ch < hi; ch++ {
 			for y := 0; y < p.InH; y++ {
-				copy(pad[ch*hp*wp+(y+p.PadTop)*wp+p.PadLeft:], gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
+				yp := y + p.PadTop
+				prow := pad[ch*planeLen+(yp%sh)*sw*hq*wq+yp/sh*wq:]
+				row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
+				if sw == 1 {
+					copy(prow[p.PadLeft:], row)
+					continue
+				}
+				// Phase px holds the columns x ≡ px − PadLeft (mod sw).
+				for px := 0; px < sw; px++ {
+					x0 := ((px-p.PadLeft)%sw + sw) % sw
+					if x0 >= p.InW {
+						continue
+					}
+					d := prow[px*hq*wq+(x0+p.PadLeft)/sw:]
+					d = d[:(p.InW-x0+sw-1)/sw]
+					for i := range d {
+						d[i] = row[x0+i*sw]
+					}
+				}
 			}
 		}
 	})
-	clear(pad[cg*hp*wp:])
+	clear(pad[cg*planeLen:])
 	oh, ow := p.OutH(), p.OutW()
-	nWide := oh * wp
+	nWide := oh * wq
 	if c.wideOffs != nil {
-		c.gemm.runIndirect(pool, c.blk, m, nWide, k, packedA, pad, c.wideOffs, wide, nWide, ep)
-	} else {
-		c.runWidePacked(pool, pad, wide, ep, src, m, k)
+		// Each finished panel of the wide grid (in L1 on the thread
+		// that computed it) goes straight to the output: the columns
+		// ox < OutW of every output row it overlaps.
+		emit := func(tile []float32, ldt, i0, i1, j0, nc int) {
+			for y := j0 / wq; y < oh && y*wq < j0+nc; y++ {
+				x0, x1 := max(j0, y*wq), min(j0+nc, y*wq+ow)
+				if x0 >= x1 {
+					continue
+				}
+				for i := i0; i < i1; i++ {
+					d := (i*oh+y)*ow + x0 - y*wq
+					copy(dst[d:d+x1-x0], tile[(i-i0)*ldt+x0-j0:(i-i0)*ldt+x1-j0])
+				}
+			}
+		}
+		// The last row's padding columns are not computed.
+		c.gemm.runIndirect(pool, c.blk, m, nWide-wq+ow, k, packedA, pad, c.wideOffs, nil, 0, ep, emit)
+		return
 	}
+	wide := ws[padLen : padLen+wideLen]
+	c.runWidePacked(pool, pad, wide, ep, src, m, k)
 	par(m, m*nWide, func(lo, hi int) {
 		for i := lo; i < hi; i++ {
 			for y := 0; y < oh; y++ {
-				copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wp:i*nWide+y*wp+ow])
+				copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wq:i*nWide+y*wq+ow])
 			}
 		}
 	})
@@ -283,7 +348,7 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 // variant: B panels are packed from the padded planes pad.
 func (c *Conv2D) runWidePacked(pool *Pool, pad, wide []float32, ep Epilogue, src *gemmSrc, m, k int) {
 	p := c.p
-	hp, wp, _ := c.wideGeom()
+	hp, wp, _, _ := c.wideGeom() // stride 1: one plane of hp×wp
 	nWide := p.OutH() * wp
 	nr := c.gemm.NR
 	taps := p.KH * p.KW

@@ -73,20 +73,40 @@ func microIndGeneric4x4(k int, a, b *float32, offs *int, c *float32, ldc, mr int
 	storeTile4x4(&acc, c, ldc, mr, nr, flags, rowBias, colBias, lo, hi)
 }
 
-// runIndirect computes C (m×n, leading dimension ldc) = A·B with the
-// epilogue ep, where A is prepacked by prepackA for g and blk (K block k0
-// at k0·Mpad, panels of kc×MR) and row r < k of B is b[offs[r]:offs[r]+n].
-// The threads split the columns (and the rows when there are few column
-// panels); each takes chunks from a shared counter. g.ind must be set.
-func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b []float32, offs []int, c []float32, ldc int, ep Epilogue) {
+// indEmit receives finished columns of C from runIndirect: rows
+// [i0,i1) and columns [j0,j0+nc) of C are at tile[(i−i0)·ldt + j−j0].
+type indEmit func(tile []float32, ldt, i0, i1, j0, nc int)
+
+// runIndirect computes C (m×n) = A·B with the epilogue ep, where A is
+// prepacked by prepackA for g and blk (K block k0 at k0·Mpad, panels of
+// kc×MR) and row r < k of B is b[offs[r]:offs[r]+n]. With emit nil, C is
+// written at c with leading dimension ldc; otherwise each column panel
+// of C is computed in a per-thread tile (in L1) and handed to emit, and
+// c is not used. The threads split the columns (and the rows when there
+// are few column panels); each takes chunks from a shared counter.
+// g.ind must be set.
+func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b []float32, offs []int, c []float32, ldc int, ep Epilogue, emit indEmit) {
 	if m <= 0 || n <= 0 {
 		return
 	}
-	if len(offs) < k || len(c) < (m-1)*ldc+n || len(packedA) < prepackLen(g, blk, m, k) {
+	if len(offs) < k || (emit == nil && len(c) < (m-1)*ldc+n) || len(packedA) < prepackLen(g, blk, m, k) {
 		panic("kernels: runIndirect operands too short")
 	}
 	if k <= 0 {
-		scaleC(m, n, 0, c, ldc, ep)
+		if emit == nil {
+			scaleC(m, n, 0, c, ldc, ep)
+			return
+		}
+		tile := make([]float32, m*g.NR)
+		for j := 0; j < n; j += g.NR {
+			nc := min(g.NR, n-j)
+			cb := ep
+			if cb.ColBias != nil {
+				cb.ColBias = cb.ColBias[j : j+nc]
+			}
+			scaleC(m, nc, 0, tile, g.NR, cb)
+			emit(tile, g.NR, 0, m, j, nc)
+		}
 		return
 	}
 	// Every read is below the largest row offset plus n.
@@ -97,14 +117,17 @@ func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b 
 	if int64(m)*int64(n)*int64(k) < 32*1024 {
 		threads = 1
 	}
+	// About four chunks per thread: column panels first, and row tiles
+	// too when there are fewer panels than that (16² maps: 5 panels, of
+	// which the last is partial, would leave one thread idle for one).
 	cols := chunkBounds(n, g.NR, 4*threads)
 	rows := []int{0, m}
-	if nc := len(cols) - 1; nc < 2*threads && threads > 1 {
+	if nc := len(cols) - 1; nc < 4*threads && threads > 1 {
 		rows = chunkBounds(m, g.MR, (4*threads+nc-1)/nc)
 	}
 	nrc := len(rows) - 1
 	chunk := func(ci int) {
-		t.indirect(rows[ci%nrc], rows[ci%nrc+1], cols[ci/nrc], cols[ci/nrc+1], mpad, packedA, b, offs)
+		t.indirect(rows[ci%nrc], rows[ci%nrc+1], cols[ci/nrc], cols[ci/nrc+1], mpad, packedA, b, offs, emit)
 	}
 	if threads == 1 {
 		for ci := 0; ci < nrc*(len(cols)-1); ci++ {
@@ -118,11 +141,18 @@ func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b 
 // indirect computes the rectangle [i0,i1)×[j0,j1) of C: for each NR-wide
 // column panel and K block, every MR-row tile, so that the rows of B the
 // panel reads stay in L1 across the row tiles. mpad is the MR-padded row
-// count of the prepacked A.
-func (t *gemmTask) indirect(i0, i1, j0, j1, mpad int, packedA, b []float32, offs []int) {
+// count of the prepacked A. With emit, each panel goes through a tile.
+func (t *gemmTask) indirect(i0, i1, j0, j1, mpad int, packedA, b []float32, offs []int, emit indEmit) {
 	g, c, ldc, ep := t.g, t.c, t.ldc, &t.ep
 	mr, nr := g.MR, g.NR
 	zero := &t.zero[0]
+	var tile []float32
+	if emit != nil {
+		s := getScratch((i1-i0)*nr + 16)
+		defer putScratch(s)
+		tile = aligned64(s.buf)[:(i1-i0)*nr]
+		ldc = nr
+	}
 	for j := j0; j < j1; j += nr {
 		nrr := min(nr, j1-j)
 		mask := uint64(1)<<uint(nrr) - 1
@@ -141,8 +171,17 @@ func (t *gemmTask) indirect(i0, i1, j0, j1, mpad int, packedA, b []float32, offs
 				if flags&flagRowBias != 0 {
 					rb = &ep.RowBias[i]
 				}
-				g.ind(kc, &packedA[pc*mpad+i*kc], &b[j], &offs[pc], &c[i*ldc+j], ldc, min(mr, i1-i), mask, flags, rb, cb, t.lo, t.hi)
+				var cp *float32
+				if emit != nil {
+					cp = &tile[(i-i0)*nr]
+				} else {
+					cp = &c[i*ldc+j]
+				}
+				g.ind(kc, &packedA[pc*mpad+i*kc], &b[j], &offs[pc], cp, ldc, min(mr, i1-i), mask, flags, rb, cb, t.lo, t.hi)
 			}
+		}
+		if emit != nil {
+			emit(tile, nr, i0, i1, j, nrr)
 		}
 	}
 }

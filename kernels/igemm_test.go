@@ -102,7 +102,7 @@ func TestRunIndirect(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	pool := NewPool(2)
 	defer pool.Close()
-	shapes := [][3]int{{1, 1, 1}, {5, 17, 1}, {7, 15, 9}, {13, 65, 27}, {64, 130, 64}, {33, 200, 300}, {6, 64, 576}, {70, 31, 45}}
+	shapes := [][3]int{{1, 1, 1}, {3, 70, 0}, {5, 17, 1}, {7, 15, 9}, {13, 65, 27}, {64, 130, 64}, {33, 200, 300}, {6, 64, 576}, {70, 31, 45}}
 	for _, g := range indGemm() {
 		for _, sh := range shapes {
 			m, n, k := sh[0], sh[1], sh[2]
@@ -113,20 +113,30 @@ func TestRunIndirect(t *testing.T) {
 				}
 				name := fmt.Sprintf("%s/%dx%dx%d/kc%d", g.IndName, m, n, k, blk.kc)
 				a := randSlice(r, m*k)
-				packedA := make([]float32, prepackLen(g, blk, m, k))
+				packedA := make([]float32, prepackLen(g, blk, m, k)+1)
 				prepackA(g, blk, packedA, m, k, a, k)
 				offs := make([]int, k)
 				for l := range offs {
 					offs[l] = r.IntN(2*k + 5)
 				}
-				b := randSlice(r, slices.Max(offs)+n)
+				b := randSlice(r, slices.Max(append(offs, 0))+n)
 				rowBias, colBias := randSlice(r, m), randSlice(r, n)
 				ep := Epilogue{RowBias: rowBias, ColBias: colBias, Act: Activation{Kind: ActClip, Min: -2, Max: 2}}
-				for _, pl := range []*Pool{nil, pool} {
+				for run, pl := range []*Pool{nil, pool, nil, pool} {
 					ldc := n + 3
 					guard := 7
 					c := nanSlice(guard + m*ldc + guard)
-					g.runIndirect(pl, blk, m, n, k, packedA, b, offs, c[guard:guard+(m-1)*ldc+n], ldc, ep)
+					cs := c[guard : guard+(m-1)*ldc+n]
+					if run < 2 {
+						g.runIndirect(pl, blk, m, n, k, packedA, b, offs, cs, ldc, ep, nil)
+					} else {
+						// Through per-panel tiles handed to emit.
+						g.runIndirect(pl, blk, m, n, k, packedA, b, offs, nil, 0, ep, func(tile []float32, ldt, i0, i1, j0, nc int) {
+							for i := i0; i < i1; i++ {
+								copy(cs[i*ldc+j0:i*ldc+j0+nc], tile[(i-i0)*ldt:(i-i0)*ldt+nc])
+							}
+						})
+					}
 					for i := 0; i < m; i++ {
 						for j := 0; j < ldc; j++ {
 							v := c[guard+i*ldc+j]
