@@ -1,7 +1,6 @@
 package runtime
 
 import (
-	"bufio"
 	"errors"
 	"fmt"
 	"os"
@@ -9,7 +8,6 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"runtime/metrics"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -253,22 +251,9 @@ func TestPeakRSS(t *testing.T) {
 	}
 }
 
-// vmHWM is the process's peak resident set size in bytes.
-func vmHWM() int64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
-			return kb << 10
-		}
-	}
-	return 0
-}
+// vmHWM is the process's peak resident set size in bytes (0 when
+// unknown).
+func vmHWM() int64 { return max(procKB("VmHWM"), 0) }
 
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
