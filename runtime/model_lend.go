@@ -1,6 +1,8 @@
 package runtime
 
 import (
+	"unsafe"
+
 	"github.com/edgeml/edge/kernels"
 	"github.com/edgeml/edge/runtime/ir"
 )
@@ -29,7 +31,11 @@ type loan struct {
 // packed copy are not both held whole (imagenet-vgg16's fc6: 392 MB
 // each). left counts the uses of each constant not yet planned,
 // including this node's.
-func lendWeights(p *plan, req *planRequest, inIDs []int, left map[string]int, outs, wanted map[string]bool) []loan {
+//
+// A weight whose memory another tensor shares (a constant folded by a
+// view, such as Reshape of an initializer also read elsewhere) is not
+// lent: its pages would be dropped under the other tensor.
+func lendWeights(g *ir.Graph, p *plan, req *planRequest, inIDs []int, left map[string]int, outs, wanted map[string]bool) []loan {
 	if req.release == nil || !lendDense {
 		return nil
 	}
@@ -43,6 +49,9 @@ func lendWeights(p *plan, req *planRequest, inIDs []int, left map[string]int, ou
 			continue
 		}
 		w := v.konst.F32
+		if sharesData(g, p, v.name, v.konst) {
+			continue
+		}
 		done := 0
 		end := kernels.LendWeight(w, func(n int) {
 			if n > done {
@@ -63,4 +72,33 @@ func endLoans(loans []loan, release func(*ir.Tensor)) {
 			release(l.t)
 		}
 	}
+}
+
+// sharesData reports whether a float32 tensor known by another name
+// than name, among g's initializers and p's constants, is t or overlaps
+// t's data.
+func sharesData(g *ir.Graph, p *plan, name string, t *ir.Tensor) bool {
+	lo := uintptr(unsafe.Pointer(unsafe.SliceData(t.F32)))
+	hi := lo + uintptr(len(t.F32))*4
+	shares := func(k string, u *ir.Tensor) bool {
+		if k == name || u == nil {
+			return false
+		}
+		if u == t {
+			return true
+		}
+		a := uintptr(unsafe.Pointer(unsafe.SliceData(u.F32)))
+		return len(u.F32) > 0 && a < hi && lo < a+uintptr(len(u.F32))*4
+	}
+	for k, u := range g.Initializers {
+		if shares(k, u) {
+			return true
+		}
+	}
+	for i := range p.vals {
+		if shares(p.vals[i].name, p.vals[i].konst) {
+			return true
+		}
+	}
+	return false
 }

@@ -253,7 +253,7 @@ func buildPlan(g *ir.Graph, req *planRequest, def error) (*plan, error) {
 		}
 		var lent []loan
 		if !allConst {
-			lent = lendWeights(p, req, inIDs, left, outs, wanted)
+			lent = lendWeights(g, p, req, inIDs, left, outs, wanted)
 		}
 		outv, err := op.Plan(env, in)
 		endLoans(lent, req.release)
