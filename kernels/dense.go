@@ -19,7 +19,10 @@ type Dense struct {
 }
 
 // NewDense validates the sizes and packs weight (out×in) and bias (out
-// elements or nil; copied). batch is a hint for the kernel choice.
+// elements or nil; copied). batch is a hint for the kernel choice. The
+// weight is packed one row panel (NR rows, all K blocks) at a time; when
+// it was lent (LendWeight), each panel's rows are reported packed as soon
+// as they are, and NewDense never reads them again.
 func NewDense(cfg Config, in, out, batch int, weight, bias []float32, act Activation) (*Dense, error) {
 	if in <= 0 || out <= 0 {
 		return nil, fmt.Errorf("kernels: dense sizes must be positive (in %d, out %d)", in, out)
