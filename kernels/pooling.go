@@ -682,6 +682,9 @@ func (g *GlobalPooling) Kernel() string { return g.name }
 // first element is skipped).
 func (g *GlobalPooling) Run(pool *Pool, planes int, in, out []float32) {
 	size := g.size
+	if planes <= 0 {
+		return
+	}
 	_, _ = in[planes*size-1], out[planes-1]
 	if planes*size < poolSerialBelow {
 		pool = nil
