@@ -46,6 +46,7 @@ type Session struct {
 type binding struct {
 	p       *plan
 	ws      int // largest scratch request of the plan's runs
+	noted   int // ws as last recorded on the Model
 	tensors []*ir.Tensor
 	ins     [][]*ir.Tensor
 	outs    [][]*ir.Tensor
@@ -369,6 +370,9 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 	if prof {
 		s.prof.runs++
 	}
-	s.m.noteWorkspace(p, b.ws)
+	if b.ws > b.noted {
+		s.m.noteWorkspace(p, b.ws)
+		b.noted = b.ws
+	}
 	return result, nil
 }
