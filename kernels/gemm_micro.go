@@ -38,13 +38,33 @@ func microRef(MR, NR int, k int, a, b, c *float32, ldc, mr int, mask uint64, fla
 // scalar accumulators, with row and column tails (mask must select a
 // prefix of the columns).
 func microGeneric4x4(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
+	acc := mac4x4(k, a, b, nil)
+	nr := 0
+	for nr < 4 && mask>>uint(nr)&1 != 0 {
+		nr++
+	}
+	storeTile4x4(&acc, c, ldc, mr, nr, flags, rowBias, colBias, lo, hi)
+}
+
+// mac4x4 returns Σ_l a[l·4+i]·B[l][j] for a packed 4×k panel a, where
+// row l of B is the 4 floats at b + 4·l (offs nil: a packed panel) or at
+// b + offs[l] (the indirect-B kernels).
+func mac4x4(k int, a, b *float32, offs *int) [4][4]float32 {
 	as := unsafe.Slice(a, k*4)
-	bs := unsafe.Slice(b, k*4)
+	var os []int
+	if offs != nil {
+		os = unsafe.Slice(offs, k)
+	}
 	var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-	for len(as) >= 4 && len(bs) >= 4 {
-		a0, a1, a2, a3 := as[0], as[1], as[2], as[3]
+	for l := 0; l < k; l++ {
+		off := 4 * l
+		if os != nil {
+			off = os[l]
+		}
+		bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), off*4)), 4)
+		a4 := as[l*4 : l*4+4]
+		a0, a1, a2, a3 := a4[0], a4[1], a4[2], a4[3]
 		b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
-		as, bs = as[4:], bs[4:]
 		c00 += a0 * b0
 		c01 += a0 * b1
 		c02 += a0 * b2
@@ -62,12 +82,7 @@ func microGeneric4x4(k int, a, b, c *float32, ldc, mr int, mask uint64, flags in
 		c32 += a3 * b2
 		c33 += a3 * b3
 	}
-	acc := [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
-	nr := 0
-	for nr < 4 && mask>>uint(nr)&1 != 0 {
-		nr++
-	}
-	storeTile4x4(&acc, c, ldc, mr, nr, flags, rowBias, colBias, lo, hi)
+	return [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
 }
 
 // storeTile4x4 applies the micro-kernel epilogue (see microFn) to rows

@@ -30,37 +30,14 @@ type microIndFn func(k int, a, b *float32, offs *int, c *float32, ldc, mr int, m
 // tile of microGeneric4x4 with B rows read at b + offs[l]; mask must
 // select a prefix of the 4 columns.
 func microIndGeneric4x4(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
-	as := unsafe.Slice(a, k*4)
-	os := unsafe.Slice(offs, k)
 	nr := min(4, bits.TrailingZeros64(^mask))
 	var acc [4][4]float32
 	if nr == 4 {
-		var c00, c01, c02, c03, c10, c11, c12, c13, c20, c21, c22, c23, c30, c31, c32, c33 float32
-		for l, off := range os {
-			bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), off*4)), 4)
-			a4 := as[l*4 : l*4+4]
-			a0, a1, a2, a3 := a4[0], a4[1], a4[2], a4[3]
-			b0, b1, b2, b3 := bs[0], bs[1], bs[2], bs[3]
-			c00 += a0 * b0
-			c01 += a0 * b1
-			c02 += a0 * b2
-			c03 += a0 * b3
-			c10 += a1 * b0
-			c11 += a1 * b1
-			c12 += a1 * b2
-			c13 += a1 * b3
-			c20 += a2 * b0
-			c21 += a2 * b1
-			c22 += a2 * b2
-			c23 += a2 * b3
-			c30 += a3 * b0
-			c31 += a3 * b1
-			c32 += a3 * b2
-			c33 += a3 * b3
-		}
-		acc = [4][4]float32{{c00, c01, c02, c03}, {c10, c11, c12, c13}, {c20, c21, c22, c23}, {c30, c31, c32, c33}}
+		acc = mac4x4(k, a, b, offs)
 	} else {
-		for l, off := range os {
+		// Read only the nr columns of each row.
+		as := unsafe.Slice(a, k*4)
+		for l, off := range unsafe.Slice(offs, k) {
 			bs := unsafe.Slice((*float32)(unsafe.Add(unsafe.Pointer(b), off*4)), nr)
 			for i := 0; i < mr; i++ {
 				ai := as[l*4+i]
