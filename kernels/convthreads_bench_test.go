@@ -6,37 +6,73 @@ import (
 	"testing"
 )
 
-// BenchmarkConvThreads runs small-map convolutions on 1 and 2 threads:
-// their 2-thread scaling depends on how the GEMM splits the work.
-func BenchmarkConvThreads(b *testing.B) {
+// benchLayer is a convolution shape of a benchmark.
+type benchLayer struct {
+	name string
+	p    ConvParams
+}
+
+// benchConvs times each layer (ReLU, NewConv2D's choice under Config{})
+// on 1 and 2 threads. With cold, each run takes the next of enough copies
+// of the layer (distinct weights, 64 MB in all) that its weights come from
+// memory, as in a model; otherwise one copy stays in cache.
+func benchConvs(b *testing.B, layers []benchLayer, cold bool) {
 	r := rand.New(rand.NewPCG(1, 1))
-	for _, l := range []struct {
-		name string
-		p    ConvParams
-	}{
-		{"small-32x28", convCase(32, 28, 28, 32, 3, 1, 1, 1, 1)},
-		{"small-64x14", convCase(64, 14, 14, 64, 3, 1, 1, 1, 1)},
-		{"r18-64x32", convCase(64, 32, 32, 64, 3, 1, 1, 1, 1)},
-		{"r18-128x16", convCase(128, 16, 16, 128, 3, 1, 1, 1, 1)},
-	} {
-		for _, th := range []int{1, 2} {
-			p := l.p
-			p.Act = Activation{Kind: ActRelu}
-			c, err := NewConv2D(Config{}, p, randSlice(r, p.OutC*p.InC*9), randSlice(r, p.OutC))
+	for _, l := range layers {
+		p := l.p
+		p.Act = Activation{Kind: ActRelu}
+		wlen := p.OutC * (p.InC / p.Group) * p.KH * p.KW
+		copies := 1
+		if cold {
+			copies = max(2, (64<<20)/(4*wlen))
+		}
+		convs := make([]*Conv2D, copies)
+		w := randSlice(r, wlen)
+		for i := range convs {
+			w[0] = float32(i)
+			c, err := NewConv2D(Config{}, p, w, randSlice(r, p.OutC))
 			if err != nil {
 				b.Fatal(err)
 			}
+			convs[i] = c
+		}
+		for _, th := range []int{1, 2} {
 			pool := NewPool(th)
-			b.Run(l.name+"/"+c.Kernel()+fmt.Sprintf("/threads=%d", th), func(b *testing.B) {
+			b.Run(fmt.Sprintf("%s/%s/threads=%d", l.name, convs[0].Kernel(), th), func(b *testing.B) {
 				x := randSlice(r, p.InC*p.InH*p.InW)
 				y := make([]float32, p.OutC*p.OutH()*p.OutW())
-				ws := make([]float32, c.WorkspaceLen())
+				ws := make([]float32, convs[0].WorkspaceLen())
+				i := 0
 				for b.Loop() {
-					c.Run(pool, 1, x, y, ws)
+					convs[i%copies].Run(pool, 1, x, y, ws)
+					i++
 				}
 				b.ReportMetric(2*float64(p.MACs())*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 			})
 			pool.Close()
 		}
 	}
+}
+
+// BenchmarkConvThreads runs small-map convolutions on 1 and 2 threads:
+// their 2-thread scaling depends on how the GEMM splits the work.
+func BenchmarkConvThreads(b *testing.B) {
+	benchConvs(b, []benchLayer{
+		{"small-32x28", convCase(32, 28, 28, 32, 3, 1, 1, 1, 1)},
+		{"small-64x14", convCase(64, 14, 14, 64, 3, 1, 1, 1, 1)},
+		{"r18-64x32", convCase(64, 32, 32, 64, 3, 1, 1, 1, 1)},
+		{"r18-128x16", convCase(128, 16, 16, 128, 3, 1, 1, 1, 1)},
+	}, false)
+}
+
+// BenchmarkConvCold runs the small-map layers of fmnist-resnet18 with
+// their weights out of cache, as in a model (the prepacked weights
+// stream from memory).
+func BenchmarkConvCold(b *testing.B) {
+	benchConvs(b, []benchLayer{
+		{"r18-256x8", convCase(256, 8, 8, 256, 3, 1, 1, 1, 1)},
+		{"r18-512x4", convCase(512, 4, 4, 512, 3, 1, 1, 1, 1)},
+		// The rank-135 factor of layers.6 in fmnist-resnet18-0.4.
+		{"r18c-512x4-135", convCase(512, 4, 4, 135, 3, 1, 1, 1, 1)},
+	}, true)
 }

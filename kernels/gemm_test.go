@@ -62,19 +62,8 @@ func TestMicroKernels(t *testing.T) {
 						rb := randSlice(r, g.MR)
 						cb := randSlice(r, g.NR)
 						ldc := g.NR + 5
-						guard := 2 * ldc
-						c0 := nanSlice(guard + g.MR*ldc + guard)
-						for i := 0; i < mr; i++ {
-							for j := 0; j < nr; j++ {
-								c0[guard+i*ldc+j] = r.Float32()
-							}
-						}
-						want := slices.Clone(c0)
-						got := slices.Clone(c0)
-						mask := uint64(1)<<uint(nr) - 1
-						if nr == 64 {
-							mask = ^uint64(0)
-						}
+						c0, guard, mask := microTile(r, g.MR, mr, nr, ldc)
+						want, got := slices.Clone(c0), slices.Clone(c0)
 						lo, hi := float32(-0.5), float32(0.75)
 						microRef(g.MR, g.NR, k, &a[0], &b[0], &want[guard], ldc, mr, mask, flags, &rb[0], &cb[0], lo, hi)
 						ac, bc := slices.Clone(a), slices.Clone(b)
@@ -87,15 +76,40 @@ func TestMicroKernels(t *testing.T) {
 						if !slices.Equal(a, ac) || !slices.Equal(b, bc) {
 							t.Fatalf("%s: inputs modified", name)
 						}
-						for i := range got {
-							w, gv := want[i], got[i]
-							if math.IsNaN(float64(w)) != math.IsNaN(float64(gv)) || math.Abs(float64(w-gv)) > 1e-4*float64(k+1) {
-								t.Fatalf("%s: c[%d] = %v, want %v", name, i-guard, gv, w)
-							}
-						}
+						checkTile(t, name, want, got, guard, k)
 					}
 				}
 			}
+		}
+	}
+}
+
+// microTile returns the C buffer of a micro-kernel test: random values in
+// the mr×nr tile at offset guard (leading dimension ldc) of a tile of MR
+// rows, NaN around it; and the column mask selecting nr columns.
+func microTile(r *rand.Rand, MR, mr, nr, ldc int) (c []float32, guard int, mask uint64) {
+	guard = 2 * ldc
+	c = nanSlice(guard + MR*ldc + guard)
+	for i := 0; i < mr; i++ {
+		for j := 0; j < nr; j++ {
+			c[guard+i*ldc+j] = r.Float32()
+		}
+	}
+	mask = uint64(1)<<uint(nr) - 1
+	if nr == 64 {
+		mask = ^uint64(0)
+	}
+	return c, guard, mask
+}
+
+// checkTile fails the test unless got matches want (the reference) to
+// within 1e-4·(k+1), NaN where want is NaN.
+func checkTile(t *testing.T, name string, want, got []float32, guard, k int) {
+	t.Helper()
+	for i := range got {
+		w, gv := want[i], got[i]
+		if math.IsNaN(float64(w)) != math.IsNaN(float64(gv)) || math.Abs(float64(w-gv)) > 1e-4*float64(k+1) {
+			t.Fatalf("%s: c[%d] = %v, want %v", name, i-guard, gv, w)
 		}
 	}
 }

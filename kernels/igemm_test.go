@@ -62,19 +62,9 @@ func TestIndirectMicroKernels(t *testing.T) {
 						b, offs, packed := indRows(r, k, nr, g.NR)
 						offs = append(offs, 0) // &offs[0] for k == 0
 						rb, cb := randSlice(r, g.MR), randSlice(r, g.NR)
+						c0, guard, mask := microTile(r, g.MR, mr, nr, g.NR+3)
 						ldc := g.NR + 3
-						guard := 2 * ldc
-						c0 := nanSlice(guard + g.MR*ldc + guard)
-						for i := 0; i < mr; i++ {
-							for j := 0; j < nr; j++ {
-								c0[guard+i*ldc+j] = r.Float32()
-							}
-						}
 						want, got := slices.Clone(c0), slices.Clone(c0)
-						mask := uint64(1)<<uint(nr) - 1
-						if nr == 64 {
-							mask = ^uint64(0)
-						}
 						lo, hi := float32(-0.5), float32(0.75)
 						microRef(g.MR, g.NR, k, &a[0], &packed[0], &want[guard], ldc, mr, mask, flags, &rb[0], &cb[0], lo, hi)
 						ac, bc := slices.Clone(a), slices.Clone(b)
@@ -82,12 +72,7 @@ func TestIndirectMicroKernels(t *testing.T) {
 						if !slices.Equal(a, ac) || !slices.EqualFunc(b, bc, sameFloat) {
 							t.Fatalf("%s: inputs modified", name)
 						}
-						for i := range got {
-							w, gv := want[i], got[i]
-							if math.IsNaN(float64(w)) != math.IsNaN(float64(gv)) || math.Abs(float64(w-gv)) > 1e-4*float64(k+1) {
-								t.Fatalf("%s: c[%d] = %v, want %v", name, i-guard, gv, w)
-							}
-						}
+						checkTile(t, name, want, got, guard, k)
 					}
 				}
 			}
