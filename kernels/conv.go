@@ -155,7 +155,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
-	} else if c.gemm.ind != nil && m <= directMaxM {
+	} else if c.gemm.ind != nil && (p.StrideH == 1 && p.StrideW == 1 || m <= directMaxM) {
 		// Any stride: the indirect-B GEMM on the phase planes.
 		c.algo = convWide
 		c.wideOffs = c.wideOffsets()
@@ -211,14 +211,16 @@ func (c *Conv2D) WorkspaceLen() int {
 	return 0
 }
 
-// directMaxM is the most output channels (per group) for which a conv
-// that is not pointwise runs the indirect-B GEMM (f32-conv*-igemm-direct)
-// rather than packing B: packing costs per element of B, so it weighs
-// most with few rows of A to amortise it, while the wide grid computes
-// padding columns and its loads are unaligned (thread CPU time, one
-// thread: 16→16 at 28² 0.045 → 0.034 ms, 32→48 at 8² 0.024 → 0.020,
-// 64→64 at 32² and 56² even, 128→128 at 16² 0.53 → 0.55, 256→256 at
-// 14² 1.57 → 1.72, 64→128 3×3 s2 at 32² 0.34 → 0.39).
+// directMaxM is the most output channels (per group) for which a
+// strided conv runs the indirect-B GEMM (f32-conv*s2-igemm-direct) rather
+// than packing B from phase planes; stride-1 convs always take it when
+// the kernel has an indirect variant. Packing costs per element of B, so
+// it weighs most with few rows of A to amortise it, while the wide grid
+// computes padding columns and its loads are unaligned (thread CPU time,
+// one thread, packed → direct: 16→16 at 28² 0.045 → 0.034 ms, 32→32 at
+// 28² 0.11 → 0.10, 64→64 at 32² 0.51 → 0.42-0.48, 128→128 at 16² 0.49-0.51
+// → 0.48-0.49, 256→256 at 14² even; 64→128 3×3 s2 at 32² 0.32-0.33 →
+// 0.34-0.35, 128→91 s2 at 16² 0.22 → 0.18).
 const directMaxM = 64
 
 // wideGeom is the geometry of the wide-grid paths. The zero-padded input

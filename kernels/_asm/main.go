@@ -155,15 +155,23 @@ func genX86(g *gen, x x86) {
 				g.f("\tVXORPS %s, %s, %s", a, a, a)
 			}
 		}
-		step := func(u int, pf bool) {
+		// step emits one k step; pf adds the B prefetch, full (indirect
+		// variant) reads every column unmasked.
+		step := func(u int, pf, full bool) {
 			aoff := u * x.mr * 4
 			boff := u * x.nv * vb
 			if x.ind {
 				// Row u of this step: b + offs[u], masked so that
-				// only the columns of the tile are read.
+				// only the columns of the tile are read, unless the
+				// tile has all NR columns (masked loads measured 6–10%
+				// slower).
 				g.f("\tMOVQ %d(SI), DX", u*8)
 				for v := 0; v < x.act; v++ {
-					g.f("\tVMOVUPS.Z %d(BX)(DX*4), K%d, %s", v*vb, v+1, breg(v))
+					if full {
+						g.f("\tVMOVUPS %d(BX)(DX*4), %s", v*vb, breg(v))
+					} else {
+						g.f("\tVMOVUPS.Z %d(BX)(DX*4), K%d, %s", v*vb, v+1, breg(v))
+					}
 				}
 			} else {
 				for v := 0; v < x.act; v++ {
@@ -197,6 +205,18 @@ func genX86(g *gen, x x86) {
 			g.f("\tSHRQ $8, R14")
 			g.f("\tJNE ploop%s", lbl)
 		}
+		fullTile := x.ind && b.e == x.nv
+		if fullTile {
+			// A full mask (all NR columns) takes the unmasked loop.
+			g.f("\tMOVQ %s, R14", x.arg("mask"))
+			if x.nr() == 64 {
+				g.f("\tCMPQ R14, $-1")
+			} else {
+				g.f("\tMOVQ $0x%x, DX", uint64(1)<<uint(x.nr())-1)
+				g.f("\tCMPQ R14, DX")
+			}
+			g.f("\tJEQ uloop%s", lbl)
+		}
 		// advB moves to the next rows of B: the packed panel, or the
 		// offset table of the indirect variant.
 		advB := func(rows int) {
@@ -206,10 +226,10 @@ func genX86(g *gen, x x86) {
 				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
 			}
 		}
-		loop := func(name string, pf bool) {
+		loop := func(name string, pf, full bool) {
 			g.f("%s%s:", name, lbl)
 			for u := 0; u < unroll; u++ {
-				step(u, pf)
+				step(u, pf, full)
 			}
 			g.f("\tADDQ $%d, AX", unroll*x.mr*4)
 			advB(unroll)
@@ -217,15 +237,19 @@ func genX86(g *gen, x x86) {
 			g.f("\tCMPQ CX, $%d", unroll)
 			g.f("\tJGE %s%s", name, lbl)
 		}
-		loop("loop", false)
+		loop("loop", false, false)
 		if !x.ind {
 			g.f("\tJMP tail%s", lbl)
-			loop("ploop", true)
+			loop("ploop", true, false)
+		}
+		if fullTile {
+			g.f("\tJMP tail%s", lbl)
+			loop("uloop", false, true)
 		}
 		g.f("tail%s:", lbl)
 		g.f("\tTESTQ CX, CX")
 		g.f("\tJEQ epi%s", lbl)
-		step(0, false)
+		step(0, false, false)
 		g.f("\tADDQ $%d, AX", x.mr*4)
 		advB(1)
 		g.f("\tDECQ CX")
