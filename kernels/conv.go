@@ -287,6 +287,21 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 		}
 	}
 	par(cg, cg*planeLen, func(lo, hi int) {
+		if sh == 1 && sw == 1 {
+			// One plane per channel: zero only its border.
+			for ch := lo; ch < hi; ch++ {
+				plane := pad[ch*planeLen : (ch+1)*planeLen]
+				clear(plane[:p.PadTop*wq])
+				for y := 0; y < p.InH; y++ {
+					prow := plane[(y+p.PadTop)*wq : (y+p.PadTop+1)*wq]
+					clear(prow[:p.PadLeft])
+					copy(prow[p.PadLeft:], gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
+					clear(prow[p.PadLeft+p.InW:])
+				}
+				clear(plane[(p.PadTop+p.InH)*wq:])
+			}
+			return
+		}
 		clear(pad[lo*planeLen : hi*planeLen])
 		for ch := lo; ch < hi; ch++ {
 			for y := 0; y < p.InH; y++ {
