@@ -1,6 +1,9 @@
 package kernels
 
-import "fmt"
+import (
+	"fmt"
+	"sync"
+)
 
 // AddAct is a planned elementwise sum with a fused activation, dst =
 // act(a + b) on float32 slices of equal length (the residual Add + Relu
@@ -41,28 +44,46 @@ func (k *AddAct) Run(pool *Pool, dst, a, b []float32) {
 		return
 	}
 	a, b = a[:n], b[:n]
-	run := func(lo, hi int) {
-		if k.fn != nil {
-			k.fn(&dst[lo], &a[lo], &b[lo], hi-lo, k.lo, k.hi)
-			return
-		}
-		addClampGeneric(dst[lo:hi], a[lo:hi], b[lo:hi], k.lo, k.hi)
-	}
 	if n < addSerialBelow || pool.Threads() == 1 {
-		run(0, n)
+		k.run(dst, a, b, 0, n)
 		return
 	}
-	// Chunks of whole 64-byte lines.
-	tasks := pool.Threads()
-	pool.Parallel(tasks, func(t0, t1 int) {
-		lo, hi := (t0*n/tasks)&^15, (t1*n/tasks)&^15
-		if t1 == tasks {
-			hi = n
-		}
-		if lo < hi {
-			run(lo, hi)
-		}
-	})
+	t := addTaskPool.Get().(*addTask)
+	t.k, t.dst, t.a, t.b, t.tasks = k, dst, a, b, pool.Threads()
+	pool.ParallelTask(t.tasks, t)
+	*t = addTask{}
+	addTaskPool.Put(t)
+}
+
+// run computes elements [lo,hi).
+func (k *AddAct) run(dst, a, b []float32, lo, hi int) {
+	if k.fn != nil {
+		k.fn(&dst[lo], &a[lo], &b[lo], hi-lo, k.lo, k.hi)
+		return
+	}
+	addClampGeneric(dst[lo:hi], a[lo:hi], b[lo:hi], k.lo, k.hi)
+}
+
+// addTask is the pool Task of one AddAct.Run split into tasks chunks
+// (pooled: a Run allocates nothing).
+type addTask struct {
+	k         *AddAct
+	dst, a, b []float32
+	tasks     int
+}
+
+var addTaskPool = sync.Pool{New: func() any { return new(addTask) }}
+
+// Run computes chunks [t0,t1) of whole 64-byte lines.
+func (t *addTask) Run(t0, t1 int) {
+	n := len(t.dst)
+	lo, hi := (t0*n/t.tasks)&^15, (t1*n/t.tasks)&^15
+	if t1 == t.tasks {
+		hi = n
+	}
+	if lo < hi {
+		t.k.run(t.dst, t.a, t.b, lo, hi)
+	}
 }
 
 // addClampGeneric is the generic twin of addClampAVX512: dst[i] =

@@ -271,10 +271,34 @@ type gemmSrc struct {
 	alignM, alignN int
 	// prepackedA, prepackedB: the operand costs nothing to pack.
 	prepackedA, prepackedB bool
+	// pa, when not nil, replaces packA: A prepacked by prepackA (K block
+	// k0 at k0·mpadA, panels of kc×MR). bm, when not nil, replaces packB:
+	// B is the row-major K×N matrix bm with leading dimension ldbm. They
+	// spare the closures (one allocation each per call).
+	pa, bm      []float32
+	mpadA, ldbm int
 	// streamB: B is prepacked and larger than L2, so it streams from
 	// memory once per call; the micro-kernel prefetches the next B panel
 	// (set by run).
 	streamB bool
+}
+
+// blockA returns the A block packA would (pa's panels when set).
+func (s *gemmSrc) blockA(mr int, dst []float32, i0, mc, k0, kc int) []float32 {
+	if s.pa != nil {
+		off := k0*s.mpadA + i0*kc
+		return s.pa[off : off+(mc+mr-1)/mr*mr*kc]
+	}
+	return s.packA(dst, i0, mc, k0, kc)
+}
+
+// blockB returns the B block packB would (bm packed into dst when set).
+func (s *gemmSrc) blockB(nr int, dst []float32, k0, kc, j0, nc int) []float32 {
+	if s.bm != nil {
+		packB(nr, dst, false, s.bm, s.ldbm, k0, kc, j0, nc)
+		return dst
+	}
+	return s.packB(dst, k0, kc, j0, nc)
 }
 
 // gemmScratch is one worker's packing memory.
@@ -300,16 +324,19 @@ func aligned64(buf []float32) []float32 {
 }
 
 // run computes C (+)= A·B (+ epilogue) split over the pool's threads.
+// The call's state lives in a pooled gemmTask, which is also the pool's
+// loop body, so that a steady-state call allocates nothing.
 func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
+	t := newGemmTask(g, blk, m, k, src, acc, c, ldc, ep)
+	defer t.release()
+	t.n = n
 	if _, l2 := cacheSizes(); src.prepackedB && !src.streamB && int64((n+g.NR-1)/g.NR*g.NR)*int64(k)*4 > int64(l2) {
 		// Weights (or any prepacked B) larger than L2 come from memory:
 		// prefetching the next panel while the row tiles reuse this one
 		// keeps the memory busy (fmnist-resnet18 512×4² conv, weights
 		// cycled out of cache, one thread: BenchmarkConvCold 1.47 →
 		// 1.15 ms with the stream blocking of blockingStreamB).
-		s := *src
-		s.streamB = true
-		src = &s
+		t.src.streamB = true
 	}
 	threads := p.Threads()
 	// Do not wake workers for tiny products.
@@ -317,10 +344,10 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		threads = 1
 	}
 	if threads == 1 {
-		g.runRect(blk, 0, m, 0, n, k, src, acc, c, ldc, ep)
+		t.rect(0, m, 0, n)
 		return
 	}
-	splitM, _ := g.split(m, n, threads, src)
+	splitM := g.split(m, n, threads, src)
 	if src.prepackedA && !src.prepackedB && (n+g.NR-1)/g.NR >= 2*threads {
 		// A convolution (weights prepacked as A, B packed from the
 		// image): a column split lets each thread pack its own B
@@ -340,68 +367,47 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		unitN = src.alignN
 	}
 	if splitM {
-		rows := chunkBounds(m, unitM, 4*threads)
+		want := 4 * threads
 		if _, l2 := cacheSizes(); ((n+g.NR-1)/g.NR*g.NR)*k*4 > l2/2 {
 			// Every row chunk streams all of B: when B does not stay in
 			// L2, one chunk per thread reads it once per thread
 			// (128×784×1152 at 2 threads: 100 → 118 GFLOP/s on a
 			// loaded machine).
-			rows = chunkBounds(m, unitM, threads)
+			want = threads
 		}
+		t.parts = chunkBoundsTo(t.parts[:0], m, unitM, want)
 		if !src.prepackedB && ((n+g.NR-1)/g.NR*g.NR)*k*4 <= sharedBMax {
-			g.runSharedB(p, threads, rows, blk, m, n, k, src, acc, c, ldc, ep)
+			t.runSharedB(p, threads)
 			return
 		}
-		dynamic(p, threads, len(rows)-1, func(ci int) {
-			g.runRect(blk, rows[ci], rows[ci+1], 0, n, k, src, acc, c, ldc, ep)
-		})
+		t.dynamic(p, threads, jobRows, len(t.parts)-1)
 		return
 	}
-	cols := chunkBounds(n, unitN, 4*threads)
-	dynamic(p, threads, len(cols)-1, func(ci int) {
-		g.runRect(blk, 0, m, cols[ci], cols[ci+1], k, src, acc, c, ldc, ep)
-	})
+	t.parts = chunkBoundsTo(t.parts[:0], n, unitN, 4*threads)
+	t.dynamic(p, threads, jobCols, len(t.parts)-1)
 }
 
-// chunkBounds splits [0,total) into about want chunks of whole units,
-// returning the chunk boundaries.
-func chunkBounds(total, unit, want int) []int {
+// chunkBoundsTo splits [0,total) into about want chunks of whole units,
+// appending the chunk boundaries to dst.
+func chunkBoundsTo(dst []int, total, unit, want int) []int {
 	tiles := (total + unit - 1) / unit
 	want = max(1, min(want, tiles))
-	b := make([]int, want+1)
-	for c := 0; c <= want; c++ {
-		b[c] = min(total, c*tiles/want*unit)
+	for c := 0; c < want; c++ {
+		dst = append(dst, min(total, c*tiles/want*unit))
 	}
-	b[want] = total
-	return b
+	return append(dst, total)
 }
 
-// dynamic runs fn(0..chunks-1) on the pool's threads, each thread taking
-// the next chunk from a shared counter.
-func dynamic(p *Pool, threads, chunks int, fn func(ci int)) {
-	var next atomic.Int32
-	p.Parallel(threads, func(_, _ int) {
-		for {
-			ci := int(next.Add(1)) - 1
-			if ci >= chunks {
-				return
-			}
-			fn(ci)
+// split reports whether dividing C among threads along M balances
+// better than along N.
+func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) bool {
+	// bound is boundary t of threads equal splits of total in units.
+	bound := func(total, unit, t int) int {
+		if t == threads {
+			return total
 		}
-	})
-}
-
-// split divides C among threads along M or N (whichever balances better),
-// returning threads+1 boundaries.
-func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
-	bounds := func(total, unit int) []int {
 		tiles := (total + unit - 1) / unit
-		b := make([]int, threads+1)
-		for t := 0; t <= threads; t++ {
-			b[t] = min(total, t*tiles/threads*unit)
-		}
-		b[threads] = total
-		return b
+		return min(total, t*tiles/threads*unit)
 	}
 	um, un := g.MR, g.NR
 	if src.alignM > 0 {
@@ -410,7 +416,6 @@ func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
 	if src.alignN > 0 {
 		un = src.alignN
 	}
-	bm, bn := bounds(m, um), bounds(n, un)
 	// Per-thread time: tile work (16 lanes × 2 FMA per cycle) plus
 	// packing. A row split packs its own rows of A and shares the packing
 	// of B; a column split packs its own columns of B and all of A.
@@ -423,38 +428,112 @@ func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) (bool, []int) {
 	}
 	var worstM, worstN float64
 	for t := 0; t < threads; t++ {
-		rows, cols := bm[t+1]-bm[t], bn[t+1]-bn[t]
+		rows, cols := bound(m, um, t+1)-bound(m, um, t), bound(n, un, t+1)-bound(n, un, t)
 		worstM = max(worstM, g.tileCost(rows, n)/32+packA*float64(rows)+packB*float64(n)/float64(threads))
 		worstN = max(worstN, g.tileCost(m, cols)/32+packA*float64(m)+packB*float64(cols))
 	}
-	if worstM < worstN {
-		return true, bm
-	}
-	return false, bn
+	return worstM < worstN
 }
 
-// gemmTask carries what every block of one GEMM call shares.
+// gemmTask carries what every block of one GEMM call shares. It is the
+// Task of the call's parallel loops (Run), taken from taskPool and
+// returned by release.
 type gemmTask struct {
-	g       *GemmKernel
-	blk     blocking
-	k       int
-	src     *gemmSrc
-	acc     bool
-	c       []float32
-	ldc     int
-	ep      Epilogue
-	lo, hi  float32
-	clamp   bool
-	zero    [64]float32
-	scratch int // floats of per-worker scratch: A block + edge tile
+	g     *GemmKernel
+	blk   blocking
+	m, n  int
+	k     int
+	src   gemmSrc
+	acc   bool
+	c     []float32
+	ldc   int
+	ep    Epilogue
+	lo    float32
+	hi    float32
+	clamp bool
+	zero  [64]float32
+
+	// The parallel loop: job picks the body, threads take chunks
+	// 0..chunks-1 from next.
+	job    gemmJob
+	chunks int32
+	next   atomic.Int32
+	parts  []int // chunk boundaries (rows or columns)
+	groups []int // runSharedB: panel groups of B; runIndirect: column chunks
+	full   []float32
+	npad   int
+
+	// runIndirect's operands.
+	packedA, b []float32
+	offs       []int
+	emit       indEmit
+	mpad       int
 }
+
+// gemmJob is the body of a gemmTask's parallel loop.
+type gemmJob uint8
+
+const (
+	jobRows     gemmJob = iota // rect over the row chunks t.parts
+	jobCols                    // rect over the column chunks t.parts
+	jobPackB                   // runSharedB: pack the panel groups t.groups
+	jobSharedB                 // runSharedB: row chunks t.parts over t.full
+	jobIndirect                // runIndirect: indirectChunk
+)
+
+var taskPool = sync.Pool{New: func() any { return new(gemmTask) }}
 
 func newGemmTask(g *GemmKernel, blk blocking, m, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) *gemmTask {
-	t := &gemmTask{g: g, blk: blk, k: k, src: src, acc: acc, c: c, ldc: ldc, ep: ep}
+	t := taskPool.Get().(*gemmTask)
+	t.g, t.blk, t.m, t.n, t.k, t.src, t.acc, t.c, t.ldc, t.ep = g, blk, m, 0, k, *src, acc, c, ldc, ep
 	t.lo, t.hi = actBounds(ep.Act)
 	t.clamp = ep.Act.Kind != ActNone
-	t.scratch = min(blk.mc, (m+g.MR-1)/g.MR*g.MR)*min(blk.kc, k) + 16 + g.MR*g.NR + 16
 	return t
+}
+
+// release returns t to taskPool, dropping its references to the
+// caller's memory.
+func (t *gemmTask) release() {
+	t.g, t.src, t.c, t.ep, t.full = nil, gemmSrc{}, nil, Epilogue{}, nil
+	t.packedA, t.b, t.offs, t.emit = nil, nil, nil, nil
+	taskPool.Put(t)
+}
+
+// scratchLen is the per-worker scratch (floats) of m rows: A block +
+// edge tile.
+func (t *gemmTask) scratchLen(m int) int {
+	g, blk := t.g, t.blk
+	return min(blk.mc, (m+g.MR-1)/g.MR*g.MR)*min(blk.kc, t.k) + 16 + g.MR*g.NR + 16
+}
+
+// dynamic runs job over chunks 0..chunks-1 on the pool's threads, each
+// thread taking the next chunk from a shared counter.
+func (t *gemmTask) dynamic(p *Pool, threads int, job gemmJob, chunks int) {
+	t.job, t.chunks = job, int32(chunks)
+	t.next.Store(0)
+	p.ParallelTask(threads, t)
+}
+
+// Run is the parallel loop body: it takes chunks until none is left.
+func (t *gemmTask) Run(_, _ int) {
+	for {
+		ci := int(t.next.Add(1)) - 1
+		if ci >= int(t.chunks) {
+			return
+		}
+		switch t.job {
+		case jobRows:
+			t.rect(t.parts[ci], t.parts[ci+1], 0, t.n)
+		case jobCols:
+			t.rect(0, t.m, t.parts[ci], t.parts[ci+1])
+		case jobPackB:
+			t.packShared(t.groups[ci], t.groups[ci+1])
+		case jobSharedB:
+			t.sharedRows(t.parts[ci], t.parts[ci+1])
+		case jobIndirect:
+			t.indirectChunk(ci)
+		}
+	}
 }
 
 // flags returns the micro-kernel flags of the K block starting at pc.
@@ -477,22 +556,22 @@ func (t *gemmTask) flags(pc, kc int) int {
 	return flags
 }
 
-// runRect computes the rectangle [i0,i1)×[j0,j1) of C on the calling
+// rect computes the rectangle [i0,i1)×[j0,j1) of C on the calling
 // goroutine with the five-loop blocked algorithm, packing its own B.
-func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
-	t := newGemmTask(g, blk, i1-i0, k, src, acc, c, ldc, ep)
-	nr := g.NR
+func (t *gemmTask) rect(i0, i1, j0, j1 int) {
+	blk, k := t.blk, t.k
+	nr := t.g.NR
 	bLen := min(blk.nc, (j1-j0+nr-1)/nr*nr) * min(blk.kc, k)
 	sb := getScratch(bLen + 16)
 	defer putScratch(sb)
 	bufB := aligned64(sb.buf)[:bLen]
-	sa := getScratch(t.scratch)
+	sa := getScratch(t.scratchLen(i1 - i0))
 	defer putScratch(sa)
 	for jc := j0; jc < j1; jc += blk.nc {
 		nc := min(blk.nc, j1-jc)
 		for pc := 0; pc < k; pc += blk.kc {
 			kc := min(blk.kc, k-pc)
-			pb := src.packB(bufB, pc, kc, jc, nc)
+			pb := t.src.blockB(nr, bufB, pc, kc, jc, nc)
 			t.block(sa, i0, i1, jc, nc, pc, kc, pb)
 		}
 	}
@@ -501,37 +580,42 @@ func (g *GemmKernel) runRect(blk blocking, i0, i1, j0, j1, k int, src *gemmSrc, 
 // sharedBMax is the largest packed B (bytes) runSharedB packs whole.
 const sharedBMax = 16 << 20
 
-// runSharedB splits rows into the chunks at boundaries parts while all
+// runSharedB splits rows into the chunks at boundaries t.parts while all
 // threads share one packed copy of the whole of B, which they pack
 // together first: two barriers per call, however many blocks.
-func (g *GemmKernel) runSharedB(p *Pool, threads int, parts []int, blk blocking, m, n, k int, src *gemmSrc, acc bool, c []float32, ldc int, ep Epilogue) {
-	t := newGemmTask(g, blk, (m+threads-1)/threads, k, src, acc, c, ldc, ep)
-	nr := g.NR
-	npad := (n + nr - 1) / nr * nr
-	panels := npad / nr
-	sb := getScratch(npad*k + 16)
+func (t *gemmTask) runSharedB(p *Pool, threads int) {
+	nr, n, k := t.g.NR, t.n, t.k
+	t.npad = (n + nr - 1) / nr * nr
+	panels := t.npad / nr
+	sb := getScratch(t.npad*k + 16)
 	defer putScratch(sb)
-	full := aligned64(sb.buf)[:npad*k]
+	t.full = aligned64(sb.buf)[:t.npad*k]
 	// Block (k0, panel q) lives at k0·npad + q·nr·kc, as for prepacked B.
-	groups := chunkBounds(panels, 1, 4*threads)
-	dynamic(p, threads, len(groups)-1, func(gi int) {
-		q0, q1 := groups[gi], groups[gi+1]
-		for pc := 0; pc < k; pc += blk.kc {
-			kc := min(blk.kc, k-pc)
-			src.packB(full[pc*npad+q0*nr*kc:], pc, kc, q0*nr, min(n, q1*nr)-q0*nr)
+	t.groups = chunkBoundsTo(t.groups[:0], panels, 1, 4*threads)
+	t.dynamic(p, threads, jobPackB, len(t.groups)-1)
+	t.dynamic(p, threads, jobSharedB, len(t.parts)-1)
+}
+
+// packShared packs the panels [q0,q1) of every K block of B into t.full.
+func (t *gemmTask) packShared(q0, q1 int) {
+	nr := t.g.NR
+	for pc := 0; pc < t.k; pc += t.blk.kc {
+		kc := min(t.blk.kc, t.k-pc)
+		t.src.blockB(nr, t.full[pc*t.npad+q0*nr*kc:], pc, kc, q0*nr, min(t.n, q1*nr)-q0*nr)
+	}
+}
+
+// sharedRows computes rows [i0,i1) of C from the shared packed B.
+func (t *gemmTask) sharedRows(i0, i1 int) {
+	sa := getScratch(t.scratchLen(i1 - i0))
+	defer putScratch(sa)
+	for jc := 0; jc < t.n; jc += t.blk.nc {
+		nc := min(t.blk.nc, t.n-jc)
+		for pc := 0; pc < t.k; pc += t.blk.kc {
+			kc := min(t.blk.kc, t.k-pc)
+			t.block(sa, i0, i1, jc, nc, pc, kc, t.full[pc*t.npad+jc*kc:])
 		}
-	})
-	dynamic(p, threads, len(parts)-1, func(ci int) {
-		sa := getScratch(t.scratch)
-		defer putScratch(sa)
-		for jc := 0; jc < n; jc += blk.nc {
-			nc := min(blk.nc, n-jc)
-			for pc := 0; pc < k; pc += blk.kc {
-				kc := min(blk.kc, k-pc)
-				t.block(sa, parts[ci], parts[ci+1], jc, nc, pc, kc, full[pc*npad+jc*kc:])
-			}
-		}
-	})
+	}
 }
 
 // block multiplies rows [i0,i1) of A's K block [pc,pc+kc) by the packed
@@ -563,7 +647,7 @@ func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float3
 	}
 	for ic := i0; ic < i1; ic += blk.mc {
 		mc := min(blk.mc, i1-ic)
-		pa := t.src.packA(bufA, ic, mc, pc, kc)
+		pa := t.src.blockA(mr, bufA, ic, mc, pc, kc)
 		for jr := 0; jr < nc; jr += nr {
 			flags := flags
 			if jr+nr < nc {

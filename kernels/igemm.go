@@ -89,7 +89,10 @@ func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b 
 	// Every read is below the largest row offset plus n.
 	_ = b[slices.Max(offs[:k])+n-1]
 	t := newGemmTask(g, blk, m, k, &gemmSrc{}, false, c, ldc, ep)
-	mpad := (m + g.MR - 1) / g.MR * g.MR
+	defer t.release()
+	t.n = n
+	t.packedA, t.b, t.offs, t.emit = packedA, b, offs, emit
+	t.mpad = (m + g.MR - 1) / g.MR * g.MR
 	threads := p.Threads()
 	if int64(m)*int64(n)*int64(k) < 32*1024 {
 		threads = 1
@@ -97,22 +100,26 @@ func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b 
 	// About four chunks per thread: column panels first, and row tiles
 	// too when there are fewer panels than that (16² maps: 5 panels, of
 	// which the last is partial, would leave one thread idle for one).
-	cols := chunkBounds(n, g.NR, 4*threads)
-	rows := []int{0, m}
-	if nc := len(cols) - 1; nc < 4*threads && threads > 1 {
-		rows = chunkBounds(m, g.MR, (4*threads+nc-1)/nc)
+	t.groups = chunkBoundsTo(t.groups[:0], n, g.NR, 4*threads)
+	t.parts = append(t.parts[:0], 0, m)
+	if nc := len(t.groups) - 1; nc < 4*threads && threads > 1 {
+		t.parts = chunkBoundsTo(t.parts[:0], m, g.MR, (4*threads+nc-1)/nc)
 	}
-	nrc := len(rows) - 1
-	chunk := func(ci int) {
-		t.indirect(rows[ci%nrc], rows[ci%nrc+1], cols[ci/nrc], cols[ci/nrc+1], mpad, packedA, b, offs, emit)
-	}
+	chunks := (len(t.parts) - 1) * (len(t.groups) - 1)
 	if threads == 1 {
-		for ci := 0; ci < nrc*(len(cols)-1); ci++ {
-			chunk(ci)
+		for ci := 0; ci < chunks; ci++ {
+			t.indirectChunk(ci)
 		}
 		return
 	}
-	dynamic(p, threads, nrc*(len(cols)-1), chunk)
+	t.dynamic(p, threads, jobIndirect, chunks)
+}
+
+// indirectChunk runs chunk ci of runIndirect: row chunk ci mod the row
+// chunks (t.parts) of column chunk ci div them (t.groups).
+func (t *gemmTask) indirectChunk(ci int) {
+	nrc := len(t.parts) - 1
+	t.indirect(t.parts[ci%nrc], t.parts[ci%nrc+1], t.groups[ci/nrc], t.groups[ci/nrc+1], t.mpad, t.packedA, t.b, t.offs, t.emit)
 }
 
 // indirect computes the rectangle [i0,i1)×[j0,j1) of C: for each NR-wide

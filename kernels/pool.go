@@ -34,7 +34,7 @@ type worker struct {
 	sleeping atomic.Bool
 	quit     atomic.Bool
 	wake     chan struct{} // buffered(1); a token wakes a parked worker
-	fn       func(lo, hi int)
+	task     Task
 	lo, hi   int
 	pool     *Pool
 	_        [64]byte // keep workers on separate cache lines
@@ -80,8 +80,8 @@ func (w *worker) loop(wg *sync.WaitGroup) {
 			}
 		}
 		last = w.seq.Load()
-		w.fn(w.lo, w.hi)
-		w.fn = nil
+		w.task.Run(w.lo, w.hi)
+		w.task = nil
 		w.done.Store(last)
 		if w.pool.waiting.Load() {
 			select {
@@ -93,8 +93,8 @@ func (w *worker) loop(wg *sync.WaitGroup) {
 }
 
 // post hands a task to w.
-func (w *worker) post(fn func(lo, hi int), lo, hi int) uint64 {
-	w.fn, w.lo, w.hi = fn, lo, hi
+func (w *worker) post(t Task, lo, hi int) uint64 {
+	w.task, w.lo, w.hi = t, lo, hi
 	s := w.seq.Add(1)
 	if w.sleeping.Load() {
 		select {
@@ -113,6 +113,20 @@ func (p *Pool) Threads() int {
 	return p.threads
 }
 
+// A Task is the body of a parallel loop: Run(lo, hi) handles the
+// indices [lo, hi). Passing a pointer to state the caller keeps (a
+// pooled or per-operator struct) to ParallelTask allocates nothing,
+// whereas a closure given to Parallel that captures variables is
+// allocated on every call.
+type Task interface {
+	Run(lo, hi int)
+}
+
+// funcTask runs a closure as a Task.
+type funcTask func(lo, hi int)
+
+func (f funcTask) Run(lo, hi int) { f(lo, hi) }
+
 // Parallel runs fn over [0,n) split into at most Threads() contiguous
 // chunks and returns when all are done. A nil Pool runs fn(0, n).
 func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
@@ -121,6 +135,18 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 	}
 	if p == nil || p.threads == 1 || n == 1 {
 		fn(0, n)
+		return
+	}
+	p.ParallelTask(n, funcTask(fn))
+}
+
+// ParallelTask is Parallel with the loop body t.Run.
+func (p *Pool) ParallelTask(n int, t Task) {
+	if n <= 0 {
+		return
+	}
+	if p == nil || p.threads == 1 || n == 1 {
+		t.Run(0, n)
 		return
 	}
 	chunks := min(p.threads, n)
@@ -132,9 +158,9 @@ func (p *Pool) Parallel(n int, fn func(lo, hi int)) {
 		seqSlice = make([]uint64, chunks-1)
 	}
 	for c := 1; c < chunks; c++ {
-		seqSlice[c-1] = p.workers[c-1].post(fn, c*n/chunks, (c+1)*n/chunks)
+		seqSlice[c-1] = p.workers[c-1].post(t, c*n/chunks, (c+1)*n/chunks)
 	}
-	fn(0, n/chunks)
+	t.Run(0, n/chunks)
 	// Spin briefly for the workers, then park so that a worker whose OS
 	// thread waits for a CPU can get this one.
 	allDone := func() bool {

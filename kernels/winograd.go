@@ -7,12 +7,14 @@ package kernels
 // into 16 matrices of InC×tiles, the 16 products M = U·V run as GEMMs,
 // and the output transform (Y = Aᵀ·M·A) adds the bias and activation.
 
+import "sync"
+
 // winoKernels are SIMD transforms of 16 horizontally adjacent tiles.
 type winoKernels struct {
 	requires ISA
 	// in16 writes V[ξ] (16 floats at v + ξ·vstride bytes) for 16 tiles
 	// whose 4 input rows (34 floats each) start at rows[r].
-	in16 func(rows *[4]*float32, v *float32, vstride int)
+	in16 func(rows [4]*float32, v *float32, vstride int)
 	// out16 writes 32 columns of output row out0 (and out1 if rows == 2).
 	out16 func(m *float32, mstride int, out0, out1 *float32, rows int, bias, lo, hi float32)
 }
@@ -103,46 +105,85 @@ func (c *Conv2D) prepareWinograd(weight []float32) {
 	}
 }
 
-// runWinograd convolves one image.
+// runWinograd convolves one image. Its state lives in a pooled
+// winoTask, the pool's loop body, so a steady-state call allocates
+// nothing.
 func (c *Conv2D) runWinograd(pool *Pool, img, dst, ws []float32) {
-	p := c.p
+	p := &c.p
 	oc, ic := p.OutC, p.InC
 	th, tw, tc := c.winogradTiles()
 	tiles := th * tw
+	w := winoTaskPool.Get().(*winoTask)
+	defer func() {
+		*w = winoTask{}
+		winoTaskPool.Put(w)
+	}()
+	w.c, w.img, w.dst, w.tw = c, img, dst, tw
+	w.lo, w.hi = actBounds(p.Act)
 	for t0 := 0; t0 < tiles; t0 += tc {
 		n := min(tc, tiles-t0)
-		v := ws[:16*ic*n]
-		mm := ws[16*ic*tc : 16*ic*tc+16*oc*n]
-		pool.Parallel(ic, func(lo, hi int) {
-			for ch := lo; ch < hi; ch++ {
-				winogradInput(c.wino, p, img[ch*p.InH*p.InW:(ch+1)*p.InH*p.InW], v, ch, ic, t0, n, tw)
+		w.t0, w.n = t0, n
+		w.v = ws[:16*ic*n]
+		w.mm = ws[16*ic*tc : 16*ic*tc+16*oc*n]
+		w.phase = winoIn
+		pool.ParallelTask(ic, w)
+		w.phase = winoGemm
+		pool.ParallelTask(16, w)
+		w.phase = winoOut
+		pool.ParallelTask(oc, w)
+	}
+}
+
+// winoTask is one runWinograd call's chunk of tiles [t0, t0+n): its
+// Run does the phase over channels (winoIn), the 16 matrices (winoGemm)
+// or output channels (winoOut).
+type winoTask struct {
+	c         *Conv2D
+	img, dst  []float32
+	v, mm     []float32
+	t0, n, tw int
+	lo, hi    float32
+	phase     int
+}
+
+const (
+	winoIn = iota
+	winoGemm
+	winoOut
+)
+
+var winoTaskPool = sync.Pool{New: func() any { return new(winoTask) }}
+
+// Run does w's phase for indices [lo, hi).
+func (w *winoTask) Run(lo, hi int) {
+	c := w.c
+	p := &c.p
+	oc, ic, n := p.OutC, p.InC, w.n
+	switch w.phase {
+	case winoIn:
+		for ch := lo; ch < hi; ch++ {
+			winogradInput(c.wino, *p, w.img[ch*p.InH*p.InW:(ch+1)*p.InH*p.InW], w.v, ch, ic, w.t0, n, w.tw)
+		}
+	case winoGemm:
+		mr := c.gemm.MR
+		for x := lo; x < hi; x++ {
+			src := gemmSrc{
+				pa:         c.packedW[x*c.wStride : (x+1)*c.wStride],
+				mpadA:      (oc + mr - 1) / mr * mr,
+				prepackedA: true,
+				bm:         w.v[x*ic*n : (x+1)*ic*n],
+				ldbm:       n,
 			}
-		})
-		nr := c.gemm.NR
-		pool.Parallel(16, func(lo, hi int) {
-			for x := lo; x < hi; x++ {
-				vx := v[x*ic*n : (x+1)*ic*n]
-				src := gemmSrc{
-					packA:      prepackedA(c.packedW[x*c.wStride:(x+1)*c.wStride], c.gemm.MR, oc),
-					prepackedA: true,
-					packB: func(dst []float32, k0, kc, j0, nc int) []float32 {
-						packB(nr, dst, false, vx, n, k0, kc, j0, nc)
-						return dst
-					},
-				}
-				c.gemm.run(nil, c.blk, oc, n, ic, &src, false, mm[x*oc*n:(x+1)*oc*n], n, Epilogue{})
+			c.gemm.run(nil, c.blk, oc, n, ic, &src, false, w.mm[x*oc*n:(x+1)*oc*n], n, Epilogue{})
+		}
+	case winoOut:
+		for o := lo; o < hi; o++ {
+			var bias float32
+			if c.bias != nil {
+				bias = c.bias[o]
 			}
-		})
-		lo, hi := actBounds(p.Act)
-		pool.Parallel(oc, func(a, b int) {
-			for o := a; o < b; o++ {
-				var bias float32
-				if c.bias != nil {
-					bias = c.bias[o]
-				}
-				winogradOutput(c.wino, p, mm, dst[o*p.OutH()*p.OutW():(o+1)*p.OutH()*p.OutW()], o, oc, t0, n, tw, bias, lo, hi)
-			}
-		})
+			winogradOutput(c.wino, *p, w.mm, w.dst[o*p.OutH()*p.OutW():(o+1)*p.OutH()*p.OutW()], o, oc, w.t0, n, w.tw, bias, w.lo, w.hi)
+		}
 	}
 }
 
@@ -169,7 +210,7 @@ func winogradInput(wk *winoKernels, p ConvParams, plane, v []float32, ch, ic, t0
 				}
 			}
 			_ = v[15*ic*n+ch*n+g+15]
-			wk.in16(&rows, &v[ch*n+g], ic*n*4)
+			wk.in16(rows, &v[ch*n+g], ic*n*4)
 			t = g + 15
 			continue
 		}

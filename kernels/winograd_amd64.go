@@ -25,8 +25,8 @@ var winoInterleave = func() (idx [32]int32) {
 // archWino is the SIMD Winograd transform pair of this architecture.
 var archWino = &winoKernels{
 	requires: AVX512,
-	in16: func(rows *[4]*float32, v *float32, vstride int) {
-		winoIn16AVX512(rows, v, vstride, 1, &dwS2Index[0])
+	in16: func(rows [4]*float32, v *float32, vstride int) {
+		winoIn16AVX512(&rows, v, vstride, 1, &dwS2Index[0])
 	},
 	out16: func(m *float32, mstride int, out0, out1 *float32, rows int, bias, lo, hi float32) {
 		winoOut16AVX512(m, mstride, out0, out1, rows, 1, bias, lo, hi, &winoInterleave[0])
