@@ -7,8 +7,9 @@ import (
 )
 
 // TestSessionScratchOnce checks that a session's scratch is allocated
-// once per plan: the first session learns the largest request of the
-// plan's runs, and a later session allocates that size when it binds the
+// once per plan: the first session sizes it from the operators'
+// WorkspaceLen and records the largest request of the plan's runs, and
+// a later session allocates that size when it binds the
 // plan, before the first step asks for it, and never again.
 func TestSessionScratchOnce(t *testing.T) {
 	for _, path := range fixtureModels(t) {
@@ -30,6 +31,9 @@ func TestSessionScratchOnce(t *testing.T) {
 		}
 		p := first.bind.p
 		need := m.workspace(p)
+		if first.wsMade > 1 {
+			t.Errorf("%s: first session grew its scratch %d times; the plan's WorkspaceLen should size it at once", path, first.wsMade)
+		}
 		first.Close()
 		if need == 0 {
 			t.Logf("%s: no operator asks for scratch", path)

@@ -221,6 +221,16 @@ func (c *convOp) MACs() int64 { return c.macs }
 // KernelName names the convolution kernel.
 func (c *convOp) KernelName() string { return c.name }
 
+// WorkspaceLen is the scratch length (float32 elements) Run asks of
+// Ctx.Scratch, known once planned with constant weights (0 otherwise),
+// so that a session allocates its scratch once, before the first run.
+func (c *convOp) WorkspaceLen() int {
+	if c.kernel == nil {
+		return 0
+	}
+	return c.kernel.WorkspaceLen()
+}
+
 func (c *convOp) Plan(env *Env, in []Value) ([]Value, error) {
 	n := c.node
 	if err := needInputs(n, in, 2); err != nil {
