@@ -57,8 +57,7 @@ type convAlgo uint8
 
 const (
 	convPointwise  convAlgo = iota // 1×1, stride 1, no padding: GEMM straight on the input
-	convIGEMM                      // strided implicit GEMM: B panels packed from phase-split padded input
-	convWide                       // stride 1: implicit GEMM on a padded copy, wide output grid
+	convWide                       // implicit GEMM on padded phase planes, wide output grid
 	convDepthwise                  // direct depthwise kernel
 	convWinograd                   // Winograd F(2×2, 3×3)
 	convTransposed                 // small output maps: Cᵀ = im2colᵀ·Wᵀ (convt.go)
@@ -84,13 +83,14 @@ type Conv2D struct {
 	tapIdx []int32 // transposed path: input offset per tap and position (tapOffsets)
 	tapRun []int32 // transposed path: contiguous panels (tapRuns)
 
-	// packRows is the assembly B packer of the stride-1 path, or nil for
-	// packRowsGeneric.
+	// packRows is the assembly B packer of the packed wide path, or nil
+	// for packRowsGeneric.
 	packRows func(dst, src *float32, offs *int, kc, nfull, nr int)
-	// wideOffs, when set, makes the stride-1 path run the indirect-B GEMM
-	// (no packing of B): the offset in the padded planes of every im2col
-	// row (see wideOffsets).
+	// wideOffs is the offset in the padded phase planes of every im2col
+	// row (see wideOffsets); direct makes the wide path run the
+	// indirect-B GEMM on them (no packing of B).
 	wideOffs []int
+	direct   bool
 
 	// Depthwise path.
 	dw     *dwKernel
@@ -159,15 +159,14 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		// Any stride: the indirect-B GEMM on the phase planes.
 		c.algo = convWide
 		c.wideOffs = c.wideOffsets()
+		c.direct = true
 		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm-direct/%s", p.KH, p.KW, stride, c.gemm.IndName)
-	} else if p.StrideH == 1 && p.StrideW == 1 {
+	} else {
 		c.algo = convWide
+		c.wideOffs = c.wideOffsets()
 		if archPackRows != nil && cfg.Allows(archPackRowsISA) && c.gemm.Requires != 0 && c.gemm.NR%16 == 0 {
 			c.packRows = archPackRows
 		}
-		c.name = fmt.Sprintf("f32-conv%dx%ds1-igemm/%s", p.KH, p.KW, c.gemm.Name)
-	} else {
-		c.algo = convIGEMM
 		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm/%s", p.KH, p.KW, stride, c.gemm.Name)
 	}
 	c.wStride = prepackLen(c.gemm, c.blk, m, k)
@@ -186,10 +185,10 @@ func (c *Conv2D) Params() ConvParams { return c.p }
 func (c *Conv2D) Kernel() string { return c.name }
 
 // WorkspaceLen is the scratch length (float32 elements) Run needs. The
-// stride-1 implicit GEMM needs a padded copy of one group's input and its
-// output on the wide grid, the strided one a padded, phase-split copy of
-// one group's input; pointwise and depthwise need none (packing memory is
-// per worker and internal).
+// implicit GEMM needs a padded (for strides, phase-split) copy of one
+// group's input and, unless it runs direct, its output on the wide grid;
+// pointwise and depthwise need none (packing memory is per worker and
+// internal).
 func (c *Conv2D) WorkspaceLen() int {
 	switch c.algo {
 	case convTransposed:
@@ -199,14 +198,11 @@ func (c *Conv2D) WorkspaceLen() int {
 		return c.winogradWS()
 	case convWide:
 		padLen, wideLen := c.wideLens()
-		if c.wideOffs != nil {
+		if c.direct {
 			// The indirect GEMM hands each panel of C to the copy-out.
 			return padLen
 		}
 		return padLen + wideLen
-	case convIGEMM:
-		_, _, planeLen := c.phaseGeom()
-		return (c.p.InC / c.p.Group) * planeLen
 	}
 	return 0
 }
@@ -219,8 +215,10 @@ func (c *Conv2D) WorkspaceLen() int {
 // computes padding columns and its loads are unaligned (thread CPU time,
 // one thread, packed → direct: 16→16 at 28² 0.045 → 0.034 ms, 32→32 at
 // 28² 0.11 → 0.10, 64→64 at 32² 0.51 → 0.42-0.48, 128→128 at 16² 0.49-0.51
-// → 0.48-0.49, 256→256 at 14² even; 64→128 3×3 s2 at 32² 0.32-0.33 →
-// 0.34-0.35, 128→91 s2 at 16² 0.22 → 0.18).
+// → 0.48-0.49, 256→256 at 14² even; 128→91 s2 at 16² 0.22 → 0.18).
+// With B packed from phase-plane runs: 64→64 3×3 s2 at 56² 0.62 → 0.60,
+// 32→64 s2 at 28² 0.085 → 0.088, 3→64 7×7 s2 at 224² 1.99 → 1.87;
+// 64→128 s2 at 32² 0.31 → 0.37, 128→256 s2 at 28² 0.91 → 1.03.
 const directMaxM = 64
 
 // wideGeom is the geometry of the wide-grid paths. The zero-padded input
@@ -286,6 +284,13 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 			fn(0, n)
 		}
 	}
+	// Row and column phases no tap reads (1×1 strided convs use one
+	// plane) are left zero.
+	var usedY, usedX [2]bool
+	for t := 0; t < max(p.KH, p.KW); t++ {
+		usedY[t*p.DilH%sh%2] = usedY[t*p.DilH%sh%2] || t < p.KH
+		usedX[t*p.DilW%sw%2] = usedX[t*p.DilW%sw%2] || t < p.KW
+	}
 	par(cg, cg*planeLen, func(lo, hi int) {
 		if sh == 1 && sw == 1 {
 			// One plane per channel: zero only its border.
@@ -302,14 +307,32 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 			}
 			return
 		}
-		clear(pad[lo*planeLen : hi*planeLen])
 		for ch := lo; ch < hi; ch++ {
+			clear(pad[ch*planeLen : (ch+1)*planeLen]) // while in L1
 			for y := 0; y < p.InH; y++ {
 				yp := y + p.PadTop
+				if sh == 2 && !usedY[yp%2] {
+					continue
+				}
 				prow := pad[ch*planeLen+(yp%sh)*sw*hq*wq+yp/sh*wq:]
 				row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
 				if sw == 1 {
 					copy(prow[p.PadLeft:], row)
+					continue
+				}
+				if sw == 2 {
+					// Even x to phase PadLeft mod 2, odd x to the other.
+					pe, po := p.PadLeft&1, (p.PadLeft+1)&1
+					ev := prow[pe*hq*wq+p.PadLeft>>1:][:(p.InW+1)/2]
+					od := prow[po*hq*wq+(p.PadLeft+1)>>1:][:p.InW/2]
+					switch {
+					case usedX[pe] && usedX[po]:
+						deinterleave2(ev, od, row)
+					case usedX[pe]:
+						everyOther(ev, row)
+					default:
+						everyOther(od, row[1:])
+					}
 					continue
 				}
 				// Phase px holds the columns x ≡ px − PadLeft (mod sw).
@@ -330,7 +353,7 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	clear(pad[cg*planeLen:])
 	oh, ow := p.OutH(), p.OutW()
 	nWide := oh * wq
-	if c.wideOffs != nil {
+	if c.direct {
 		// Each finished panel of the wide grid (in L1 on the thread
 		// that computed it) goes straight to the output: the columns
 		// ox < OutW of every output row it overlaps.
@@ -350,6 +373,11 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 		c.gemm.runIndirect(pool, c.blk, m, nWide-wq+ow, k, packedA, pad, c.wideOffs, nil, 0, ep, emit)
 		return
 	}
+	if wq == ow {
+		// The wide grid is the output (no padding columns).
+		c.runWidePacked(pool, pad, dst, ep, src, m, k)
+		return
+	}
 	wide := ws[padLen : padLen+wideLen]
 	c.runWidePacked(pool, pad, wide, ep, src, m, k)
 	par(m, m*nWide, func(lo, hi int) {
@@ -361,27 +389,52 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	})
 }
 
+// deinterleave2 splits row into its even (ev) and odd (od) elements;
+// len(ev) = (len(row)+1)/2, len(od) = len(row)/2.
+func deinterleave2(ev, od, row []float32) {
+	n := len(od)
+	ev, row = ev[:n+len(row)&1], row[:2*n+len(row)&1]
+	for i := range n {
+		r := row[2*i : 2*i+2 : 2*i+2]
+		ev[i], od[i] = r[0], r[1]
+	}
+	if len(row)&1 != 0 {
+		ev[n] = row[2*n]
+	}
+}
+
+// everyOther sets d[i] = row[2i] for i < len(d) ≤ (len(row)+1)/2.
+func everyOther(d, row []float32) {
+	if len(d) == 0 {
+		return
+	}
+	row = row[:2*len(d)-1]
+	for i := range d {
+		d[i] = row[2*i]
+	}
+}
+
 // runWidePacked is the GEMM of runWide for kernels without an indirect-B
-// variant: B panels are packed from the padded planes pad.
+// variant and for strided convs with many output channels: B panels are
+// packed from the runs in the padded phase planes pad by plain copies.
 func (c *Conv2D) runWidePacked(pool *Pool, pad, wide []float32, ep Epilogue, src *gemmSrc, m, k int) {
-	p := c.p
-	hp, wp, _, _ := c.wideGeom() // stride 1: one plane of hp×wp
-	nWide := p.OutH() * wp
+	_, wq, _, _ := c.wideGeom()
+	nWide := c.p.OutH() * wq
 	nr := c.gemm.NR
-	taps := p.KH * p.KW
 	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
 		bp := offsPool.Get().(*[]int)
 		defer offsPool.Put(bp)
 		offs := (*bp)[:0]
-		for rr := 0; rr < kc; rr++ {
-			r := k0 + rr
-			ch, t := r/taps, r%taps
-			offs = append(offs, ch*hp*wp+(t/p.KW)*p.DilH*wp+(t%p.KW)*p.DilW+j0)
+		hiOff := 0
+		for _, o := range c.wideOffs[k0 : k0+kc] {
+			offs = append(offs, o+j0)
+			hiOff = max(hiOff, o+j0)
 		}
 		nfull := nc / nr
 		if nfull > 0 {
-			// Offsets grow with r, so the last row bounds every read.
-			_ = pad[offs[kc-1]+nfull*nr-1]
+			// hiOff bounds every read (phase planes do not order the
+			// offsets by row).
+			_ = pad[hiOff+nfull*nr-1]
 			_ = dst[nfull*kc*nr-1]
 			if c.packRows != nil {
 				c.packRows(&dst[0], &pad[0], &offs[0], kc, nfull, nr)
@@ -458,17 +511,10 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])
 				continue
 			}
-			if c.algo == convPointwise {
-				nr := c.gemm.NR
-				src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
-					packB(nr, dst, false, gimg, hw, k0, kc, j0, nc)
-					return dst
-				}
-			} else {
-				_, _, planeLen := c.phaseGeom()
-				ph := ws[:cg*planeLen]
-				c.buildPhases(gimg, ph)
-				src.packB = c.phasePacker(ph)
+			nr := c.gemm.NR
+			src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
+				packB(nr, dst, false, gimg, hw, k0, kc, j0, nc)
+				return dst
 			}
 			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}
@@ -497,83 +543,6 @@ func prepackedA(packed []float32, mr, m int) func(dst []float32, i0, mc, k0, kc 
 	return func(_ []float32, i0, mc, k0, kc int) []float32 {
 		off := k0*mpad + i0*kc
 		return packed[off : off+(mc+mr-1)/mr*mr*kc]
-	}
-}
-
-// phaseGeom is the geometry of the strided implicit GEMM: each channel of
-// the zero-padded input (hp×wp) is split by column phase into sw planes
-// of hp×wq, so that the inputs of one output row for one tap are
-// contiguous in one phase plane.
-func (c *Conv2D) phaseGeom() (hp, wq, planeLen int) {
-	p := c.p
-	hp = p.InH + p.PadTop + p.PadBottom
-	wp := p.InW + p.PadLeft + p.PadRight
-	wq = (wp + p.StrideW - 1) / p.StrideW
-	return hp, wq, hp * p.StrideW * wq
-}
-
-// buildPhases writes one group's image into the phase planes ph.
-func (c *Conv2D) buildPhases(gimg, ph []float32) {
-	p := c.p
-	hp, wq, planeLen := c.phaseGeom()
-	sw := p.StrideW
-	clear(ph)
-	for ch := 0; ch < p.InC/p.Group; ch++ {
-		for y := 0; y < p.InH; y++ {
-			row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
-			for phase := 0; phase < sw; phase++ {
-				d := ph[ch*planeLen+(phase*hp+y+p.PadTop)*wq : ch*planeLen+(phase*hp+y+p.PadTop+1)*wq]
-				// padded column xp = xq·sw + phase holds row[xp − PadLeft].
-				xq0 := max(0, (p.PadLeft-phase+sw-1)/sw)
-				for xq := xq0; xq < wq; xq++ {
-					x := xq*sw + phase - p.PadLeft
-					if x >= p.InW {
-						break
-					}
-					d[xq] = row[x]
-				}
-			}
-		}
-	}
-}
-
-// phasePacker returns a gemmSrc.packB that packs the KC×NC block of the
-// implicit im2col matrix (rows: channel, ky, kx; columns: output
-// positions) from the phase planes: one copy per output row and tap.
-func (c *Conv2D) phasePacker(ph []float32) func(dst []float32, k0, kc, j0, nc int) []float32 {
-	p := c.p
-	nr := c.gemm.NR
-	ow := p.OutW()
-	hp, wq, planeLen := c.phaseGeom()
-	taps := p.KH * p.KW
-	sw := p.StrideW
-	return func(dst []float32, k0, kc, j0, nc int) []float32 {
-		for rr := 0; rr < kc; rr++ {
-			r := k0 + rr
-			ch, t := r/taps, r%taps
-			ky, kx := t/p.KW, t%p.KW
-			phase, off := (kx*p.DilW)%sw, (kx*p.DilW)/sw
-			base := ch*planeLen + phase*hp*wq + off
-			for j := j0; j < j0+nc; {
-				oy, ox := j/ow, j%ow
-				seg := min(ow-ox, j0+nc-j)
-				row0 := base + (oy*p.StrideH+ky*p.DilH)*wq + ox
-				srow := ph[row0 : row0+seg]
-				for jj := j - j0; len(srow) > 0; {
-					q, col := jj/nr, jj%nr
-					d := dst[q*kc*nr+rr*nr+col : q*kc*nr+rr*nr+nr]
-					n := copy(d, srow)
-					srow = srow[n:]
-					jj += n
-				}
-				j += seg
-			}
-			if rem := nc % nr; rem != 0 {
-				q := nc / nr
-				clear(dst[q*kc*nr+rr*nr+rem : q*kc*nr+rr*nr+nr])
-			}
-		}
-		return dst
 	}
 }
 

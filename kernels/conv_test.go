@@ -78,6 +78,14 @@ var convCases = []struct {
 	{"5x5-s2-odd", convCase(5, 11, 13, 9, 5, 2, 2, 1, 1), "conv5x5s2-igemm"},
 	{"3x3-s2-wide", convCase(16, 34, 33, 24, 3, 2, 1, 1, 1), "conv3x3s2-igemm"},
 	{"3x3-dil2", convCase(5, 13, 11, 7, 3, 1, 2, 2, 1), "conv3x3s1-igemm"},
+	// Strided with more than 64 output channels: B packed from the
+	// phase planes (odd widths, odd and even pads, one used phase).
+	{"3x3-s2-packed", convCase(9, 15, 17, 70, 3, 2, 1, 1, 1), "conv3x3s2-igemm/"},
+	{"3x3-s2-dil2-packed", convCase(6, 19, 18, 72, 3, 2, 2, 2, 1), "conv3x3s2-igemm/"},
+	{"3x3-s3-packed", convCase(5, 20, 23, 66, 3, 3, 1, 1, 1), "conv3x3s3-igemm/"},
+	{"1x1-s2-packed", convCase(10, 13, 12, 70, 1, 2, 0, 1, 1), "conv1x1s2-igemm/"},
+	{"1x1-s2-pad-packed", convCase(10, 25, 15, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
+	{"1x1-s2-w1-packed", convCase(10, 40, 1, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
 	{"7x7-s2-p3", convCase(3, 32, 30, 16, 7, 2, 3, 1, 1), "conv7x7s2-igemm"},
 	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1), "conv5x5s1-igemm"},
 	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4), "conv3x3s1-igemm"},

@@ -75,9 +75,14 @@
 //     OutH×wp is one contiguous run, so B panels are packed by plain
 //     copies; the GEMM writes that wide grid to the workspace and the
 //     OutW valid columns of each row are copied out.
-//   - f32-convKxK-igemm: strided: the padded input is also split by
-//     column phase (x mod stride), so the inputs of one output row and
-//     tap are contiguous; B panels are packed by one copy per row.
+//   - f32-convKxKsS-igemm: strided: the padded input is also split by
+//     row and column phase (y, x mod stride; stride 2 by a deinterleave,
+//     phases no tap reads left zero), so each im2col row is again one
+//     contiguous run over the wide grid OutH×wq and B panels are packed
+//     by plain copies (packRowsAVX); when wq = OutW (1×1 strided convs)
+//     the GEMM writes the output directly. Strided convs with ≤ 64 output
+//     channels per group read the runs in place instead
+//     (f32-convKxKsS-igemm-direct, the indirect-B kernels).
 //   - f32-conv3x3s1-winograd2x2[-avx512]: 3×3 stride-1 ungrouped convs
 //     with ≥ 64 channels and rows of ≥ 24 tiles when SIMD transforms
 //     exist (≥ 512 channels with the scalar ones): Winograd F(2×2, 3×3).
