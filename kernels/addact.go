@@ -48,11 +48,7 @@ func (k *AddAct) Run(pool *Pool, dst, a, b []float32) {
 		k.run(dst, a, b, 0, n)
 		return
 	}
-	t := addTaskPool.Get().(*addTask)
-	t.k, t.dst, t.a, t.b, t.tasks = k, dst, a, b, pool.Threads()
-	pool.ParallelTask(t.tasks, t)
-	*t = addTask{}
-	addTaskPool.Put(t)
+	parallelArgs(pool, &addTasks, pool.Threads(), addArgs{k, dst, a, b, pool.Threads()}, (*addArgs).chunks)
 }
 
 // run computes elements [lo,hi).
@@ -64,18 +60,17 @@ func (k *AddAct) run(dst, a, b []float32, lo, hi int) {
 	addClampGeneric(dst[lo:hi], a[lo:hi], b[lo:hi], k.lo, k.hi)
 }
 
-// addTask is the pool Task of one AddAct.Run split into tasks chunks
-// (pooled: a Run allocates nothing).
-type addTask struct {
+// addArgs are AddAct.Run's operands for the pool.
+type addArgs struct {
 	k         *AddAct
 	dst, a, b []float32
 	tasks     int
 }
 
-var addTaskPool = sync.Pool{New: func() any { return new(addTask) }}
+var addTasks sync.Pool
 
-// Run computes chunks [t0,t1) of whole 64-byte lines.
-func (t *addTask) Run(t0, t1 int) {
+// chunks computes chunks [t0,t1) of tasks, in whole 64-byte lines.
+func (t *addArgs) chunks(t0, t1 int) {
 	n := len(t.dst)
 	lo, hi := (t0*n/t.tasks)&^15, (t1*n/t.tasks)&^15
 	if t1 == t.tasks {

@@ -10,6 +10,8 @@ package kernels
 // layout, the threads split the output channels (each streams its share
 // of the weights once) and Cᵀ is transposed into the NCHW output.
 
+import "sync"
+
 // convTMaxHW is the largest output map (OutH·OutW) that takes the
 // transposed path: with H·W ≤ 64, N = H·W fills at most one 64-wide tile
 // while OutC fills many (resnet 512×4²: 0.78 → see BenchmarkConv). A
@@ -153,36 +155,50 @@ func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32) {
 	npad := (p.OutC + nr - 1) / nr * nr
 	colLen, ctLen := c.tLens()
 	col, ct := ws[:colLen], ws[colLen:colLen+ctLen]
-	if int64(k)*int64(hw) >= 32*1024 {
-		pool.Parallel(k, func(lo, hi int) { c.buildColT(img, col, lo, hi) })
-	} else {
-		c.buildColT(img, col, 0, k)
+	a := convTArgs{c: c, img: img, col: col, ct: ct, dst: dst, hw: hw}
+	colPool := pool
+	if int64(k)*int64(hw) < 32*1024 {
+		colPool = nil
 	}
+	parallelArgs(colPool, &convTTasks, k, a, (*convTArgs).buildCol)
 	src := gemmSrc{
-		packA:      prepackedA(col, mr, hw),
+		pa:         col,
+		mpadA:      (hw + mr - 1) / mr * mr,
 		alignM:     mr,
 		prepackedA: true,
-		packB: func(_ []float32, k0, kc, j0, nc int) []float32 {
-			off := k0*npad + j0*kc
-			return c.packedW[off : off+(nc+nr-1)/nr*nr*kc]
-		},
+		pb:         c.packedW,
+		npadB:      npad,
 		alignN:     nr,
 		prepackedB: true,
 	}
 	ep := Epilogue{ColBias: c.bias, Act: p.Act}
 	g.run(pool, c.blk, hw, p.OutC, k, &src, false, ct, p.OutC, ep)
 	// Cᵀ → NCHW, on the pool when large.
-	transpose := func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			row := dst[o*hw : (o+1)*hw]
-			for j := range row {
-				row[j] = ct[j*p.OutC+o]
-			}
-		}
+	if hw*p.OutC < 1<<13 {
+		pool = nil
 	}
-	if hw*p.OutC >= 1<<13 {
-		pool.Parallel(p.OutC, transpose)
-	} else {
-		transpose(0, p.OutC)
+	parallelArgs(pool, &convTTasks, p.OutC, a, (*convTArgs).transpose)
+}
+
+// convTArgs are runT's operands for the pool.
+type convTArgs struct {
+	c                 *Conv2D
+	img, col, ct, dst []float32
+	hw                int
+}
+
+var convTTasks sync.Pool
+
+// buildCol gathers the im2col rows [lo,hi).
+func (a *convTArgs) buildCol(lo, hi int) { a.c.buildColT(a.img, a.col, lo, hi) }
+
+// transpose writes output channels [lo,hi) of Cᵀ to the NCHW output.
+func (a *convTArgs) transpose(lo, hi int) {
+	outC, hw := a.c.p.OutC, a.hw
+	for o := lo; o < hi; o++ {
+		row := a.dst[o*hw : (o+1)*hw]
+		for j := range row {
+			row[j] = a.ct[j*outC+o]
+		}
 	}
 }

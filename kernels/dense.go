@@ -72,21 +72,10 @@ func (d *Dense) Run(pool *Pool, batch int, x, y []float32) {
 	}
 	g := d.gemm
 	nr := g.NR
-	npad := (d.out + nr - 1) / nr * nr
 	in := d.in
 	src := gemmSrc{
-		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
-			if g.packA != nil && in < 1<<31/16 {
-				g.packA(g.MR, dst, 1, x, in, i0, mc, k0, kc)
-			} else {
-				packA(g.MR, dst, false, 1, x, in, i0, mc, k0, kc)
-			}
-			return dst
-		},
-		packB: func(_ []float32, k0, kc, j0, nc int) []float32 {
-			off := k0*npad + j0*kc
-			return d.packed[off : off+(nc+nr-1)/nr*nr*kc]
-		},
+		am: x, lda: in, alpha: 1,
+		pb: d.packed, npadB: (d.out + nr - 1) / nr * nr,
 		alignN:     nr,
 		prepackedB: true,
 	}

@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // dwKernel is one depthwise convolution implementation (Group == InC ==
 // OutC): it computes output rows [oy0, oy1) of one channel.
 type dwKernel struct {
@@ -44,16 +46,29 @@ func (c *Conv2D) runDepthwise(pool *Pool, batch int, in, out []float32) {
 	if int64(batch)*p.MACs() < 16*1024 {
 		pool = nil
 	}
-	pool.Parallel(batch*p.OutC, func(lo, hi int) {
-		for pl := lo; pl < hi; pl++ {
-			ch := pl % p.OutC
-			var bias float32
-			if c.bias != nil {
-				bias = c.bias[ch]
-			}
-			dwPlane(c.dw, p, in[pl*inPlane:(pl+1)*inPlane], c.weight[ch*taps:(ch+1)*taps], bias, out[pl*outPlane:(pl+1)*outPlane])
+	parallelArgs(pool, &dwTasks, batch*p.OutC, dwArgs{c, in, out, inPlane, outPlane, taps}, (*dwArgs).planes)
+}
+
+// dwArgs are runDepthwise's operands for the pool.
+type dwArgs struct {
+	c                       *Conv2D
+	in, out                 []float32
+	inPlane, outPlane, taps int
+}
+
+var dwTasks sync.Pool
+
+// planes convolves planes [lo,hi) (batch × channel).
+func (a *dwArgs) planes(lo, hi int) {
+	c, p := a.c, &a.c.p
+	for pl := lo; pl < hi; pl++ {
+		ch := pl % p.OutC
+		var bias float32
+		if c.bias != nil {
+			bias = c.bias[ch]
 		}
-	})
+		dwPlane(c.dw, *p, a.in[pl*a.inPlane:(pl+1)*a.inPlane], c.weight[ch*a.taps:(ch+1)*a.taps], bias, a.out[pl*a.outPlane:(pl+1)*a.outPlane])
+	}
 }
 
 // dwPlane convolves one channel plane: rows and columns whose taps are all

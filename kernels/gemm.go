@@ -161,20 +161,7 @@ func (g *GemmKernel) SgemmEpilogue(p *Pool, transA, transB bool, m, n, k int, al
 		beta = 1
 	}
 	blk := g.blockingFor(k)
-	src := gemmSrc{
-		packA: func(dst []float32, i0, mc, k0, kc int) []float32 {
-			if g.packA != nil && !transA && lda < 1<<31/16 {
-				g.packA(g.MR, dst, alpha, a, lda, i0, mc, k0, kc)
-			} else {
-				packA(g.MR, dst, transA, alpha, a, lda, i0, mc, k0, kc)
-			}
-			return dst
-		},
-		packB: func(dst []float32, k0, kc, j0, nc int) []float32 {
-			packB(g.NR, dst, transB, b, ldb, k0, kc, j0, nc)
-			return dst
-		},
-	}
+	src := gemmSrc{am: a, lda: lda, alpha: alpha, transA: transA, bm: b, ldb: ldb, transB: transB}
 	g.run(p, blk, m, n, k, &src, beta == 1, c, ldc, ep)
 }
 
@@ -271,31 +258,52 @@ type gemmSrc struct {
 	alignM, alignN int
 	// prepackedA, prepackedB: the operand costs nothing to pack.
 	prepackedA, prepackedB bool
-	// pa, when not nil, replaces packA: A prepacked by prepackA (K block
-	// k0 at k0·mpadA, panels of kc×MR). bm, when not nil, replaces packB:
-	// B is the row-major K×N matrix bm with leading dimension ldbm. They
-	// spare the closures (one allocation each per call).
-	pa, bm      []float32
-	mpadA, ldbm int
+	// Operands given as memory rather than closures (a closure costs
+	// an allocation per call); each, when not nil, replaces packA or
+	// packB. pa: A prepacked by prepackA (K block k0 at k0·mpadA, panels
+	// of kc×MR). am: A as the matrix alpha·op(am) with leading dimension
+	// lda. pb: B prepacked as panels (K block k0 at k0·npadB, panels of
+	// kc×NR). bm: B as the matrix op(bm) with leading dimension ldb.
+	pa, am, pb, bm []float32
+	mpadA, lda     int
+	npadB, ldb     int
+	alpha          float32
+	transA, transB bool
 	// streamB: B is prepacked and larger than L2, so it streams from
 	// memory once per call; the micro-kernel prefetches the next B panel
 	// (set by run).
 	streamB bool
 }
 
-// blockA returns the A block packA would (pa's panels when set).
-func (s *gemmSrc) blockA(mr int, dst []float32, i0, mc, k0, kc int) []float32 {
-	if s.pa != nil {
+// blockA returns the MC×KC block of A at (i0, k0) as panels, packed
+// into dst or prepacked.
+func (s *gemmSrc) blockA(g *GemmKernel, dst []float32, i0, mc, k0, kc int) []float32 {
+	switch {
+	case s.pa != nil:
+		mr := g.MR
 		off := k0*s.mpadA + i0*kc
 		return s.pa[off : off+(mc+mr-1)/mr*mr*kc]
+	case s.am != nil:
+		if g.packA != nil && !s.transA && s.lda < 1<<31/16 {
+			g.packA(g.MR, dst, s.alpha, s.am, s.lda, i0, mc, k0, kc)
+		} else {
+			packA(g.MR, dst, s.transA, s.alpha, s.am, s.lda, i0, mc, k0, kc)
+		}
+		return dst
 	}
 	return s.packA(dst, i0, mc, k0, kc)
 }
 
-// blockB returns the B block packB would (bm packed into dst when set).
-func (s *gemmSrc) blockB(nr int, dst []float32, k0, kc, j0, nc int) []float32 {
-	if s.bm != nil {
-		packB(nr, dst, false, s.bm, s.ldbm, k0, kc, j0, nc)
+// blockB returns the KC×NC block of B at (k0, j0) as panels, packed into
+// dst or prepacked.
+func (s *gemmSrc) blockB(g *GemmKernel, dst []float32, k0, kc, j0, nc int) []float32 {
+	switch {
+	case s.pb != nil:
+		nr := g.NR
+		off := k0*s.npadB + j0*kc
+		return s.pb[off : off+(nc+nr-1)/nr*nr*kc]
+	case s.bm != nil:
+		packB(g.NR, dst, s.transB, s.bm, s.ldb, k0, kc, j0, nc)
 		return dst
 	}
 	return s.packB(dst, k0, kc, j0, nc)
@@ -571,7 +579,7 @@ func (t *gemmTask) rect(i0, i1, j0, j1 int) {
 		nc := min(blk.nc, j1-jc)
 		for pc := 0; pc < k; pc += blk.kc {
 			kc := min(blk.kc, k-pc)
-			pb := t.src.blockB(nr, bufB, pc, kc, jc, nc)
+			pb := t.src.blockB(t.g, bufB, pc, kc, jc, nc)
 			t.block(sa, i0, i1, jc, nc, pc, kc, pb)
 		}
 	}
@@ -601,7 +609,7 @@ func (t *gemmTask) packShared(q0, q1 int) {
 	nr := t.g.NR
 	for pc := 0; pc < t.k; pc += t.blk.kc {
 		kc := min(t.blk.kc, t.k-pc)
-		t.src.blockB(nr, t.full[pc*t.npad+q0*nr*kc:], pc, kc, q0*nr, min(t.n, q1*nr)-q0*nr)
+		t.src.blockB(t.g, t.full[pc*t.npad+q0*nr*kc:], pc, kc, q0*nr, min(t.n, q1*nr)-q0*nr)
 	}
 }
 
@@ -638,7 +646,7 @@ func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float3
 	if t.src.streamB {
 		pfNext = kc * nr * 4
 		if pc+kc < t.k {
-			nb := t.src.packB(nil, pc+kc, min(blk.kc, t.k-pc-kc), jc, nc)
+			nb := t.src.blockB(g, nil, pc+kc, min(blk.kc, t.k-pc-kc), jc, nc)
 			d := int64(uintptr(unsafe.Pointer(&nb[0]))) - int64(uintptr(unsafe.Pointer(&pb[(nc-1)/nr*nr*kc])))
 			if d > 0 && d < 1<<40 {
 				pfLast = int(d)
@@ -647,7 +655,7 @@ func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float3
 	}
 	for ic := i0; ic < i1; ic += blk.mc {
 		mc := min(blk.mc, i1-ic)
-		pa := t.src.blockA(mr, bufA, ic, mc, pc, kc)
+		pa := t.src.blockA(g, bufA, ic, mc, pc, kc)
 		for jr := 0; jr < nc; jr += nr {
 			flags := flags
 			if jr+nr < nc {

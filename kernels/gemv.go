@@ -1,5 +1,7 @@
 package kernels
 
+import "sync"
+
 // gemvKernels computes C rows when C has at most gemvMaxRows rows (FC
 // layers at small batch): B is streamed once, unpacked.
 type gemvKernels struct {
@@ -35,45 +37,67 @@ func (g *GemmKernel) gemv(p *Pool, transA, transB bool, m, n, k int, alpha float
 	if int64(n)*int64(k) < 64*1024 {
 		threads = nil
 	}
-	threads.Parallel(chunks, func(lo, hi int) {
-		j0, j1 := lo*unit, min(n, hi*unit)
-		ts := getScratch(j1 - j0)
-		defer putScratch(ts)
-		tmp := ts.buf[:j1-j0]
-		for i := 0; i < m; i++ {
-			xi := x[i*k : (i+1)*k]
-			if transB {
-				gemvT(gk, xi, b, ldb, j0, j1, k, tmp)
-			} else {
-				gemvN(gk, xi, b, ldb, j0, j1, k, tmp)
-			}
-			row := c[i*ldc+j0 : i*ldc+j1]
-			for jj, v := range tmp {
-				v *= alpha
-				if beta != 0 {
-					v += beta * row[jj]
-				}
-				if ep.RowBias != nil {
-					v += ep.RowBias[i]
-				}
-				if ep.ColBias != nil {
-					v += ep.ColBias[j0+jj]
-				}
-				row[jj] = v
-			}
-			ep.Act.ApplySlice(row)
-		}
-	})
+	parallelArgs(threads, &gemvTasks, chunks, gemvArgs{gk, transB, m, n, k, alpha, x, b, ldb, beta, c, ldc, ep}, (*gemvArgs).columns)
 }
 
-// gemvT sets out[j-j0] = Σ_l x[l]·b[j·ldb+l] for j in [j0, j1).
-func gemvT(gk *gemvKernels, x, b []float32, ldb, j0, j1, k int, out []float32) {
+// gemvArgs are gemv's operands for the pool.
+type gemvArgs struct {
+	gk      *gemvKernels
+	transB  bool
+	m, n, k int
+	alpha   float32
+	x, b    []float32
+	ldb     int
+	beta    float32
+	c       []float32
+	ldc     int
+	ep      Epilogue
+}
+
+var gemvTasks sync.Pool
+
+// columns computes the 64-column chunks [lo,hi) of C.
+func (a *gemvArgs) columns(lo, hi int) {
+	const unit = 64
+	m, k, c, ldc, ep := a.m, a.k, a.c, a.ldc, &a.ep
+	j0, j1 := lo*unit, min(a.n, hi*unit)
+	ts := getScratch(j1 - j0 + 64)
+	defer putScratch(ts)
+	tmp := ts.buf[:j1-j0]
+	acc := (*[64]float32)(ts.buf[j1-j0:])
+	for i := 0; i < m; i++ {
+		xi := a.x[i*k : (i+1)*k]
+		if a.transB {
+			gemvT(a.gk, xi, a.b, a.ldb, j0, j1, k, tmp, acc)
+		} else {
+			gemvN(a.gk, xi, a.b, a.ldb, j0, j1, k, tmp)
+		}
+		row := c[i*ldc+j0 : i*ldc+j1]
+		for jj, v := range tmp {
+			v *= a.alpha
+			if a.beta != 0 {
+				v += a.beta * row[jj]
+			}
+			if ep.RowBias != nil {
+				v += ep.RowBias[i]
+			}
+			if ep.ColBias != nil {
+				v += ep.ColBias[j0+jj]
+			}
+			row[jj] = v
+		}
+		ep.Act.ApplySlice(row)
+	}
+}
+
+// gemvT sets out[j-j0] = Σ_l x[l]·b[j·ldb+l] for j in [j0, j1); acc is
+// the SIMD kernel's scratch.
+func gemvT(gk *gemvKernels, x, b []float32, ldb, j0, j1, k int, out []float32, acc *[64]float32) {
 	j := j0
 	if gk != nil && k > 0 {
-		var acc [64]float32
 		for ; j+4 <= j1; j += 4 {
 			_ = b[(j+3)*ldb+k-1]
-			gk.dot4(k, &x[0], &b[j*ldb], ldb, &acc)
+			gk.dot4(k, &x[0], &b[j*ldb], ldb, acc)
 			for r := 0; r < 4; r++ {
 				var s float32
 				for _, v := range acc[16*r : 16*r+16] {

@@ -209,3 +209,28 @@ func (p *Pool) Close() {
 		p.wg.Wait()
 	})
 }
+
+// argTask is the Task of parallelArgs: body(&args, lo, hi).
+type argTask[A any] struct {
+	args A
+	body func(a *A, lo, hi int)
+}
+
+func (t *argTask[A]) Run(lo, hi int) { t.body(&t.args, lo, hi) }
+
+// parallelArgs runs body(&args, lo, hi) over [0,n) like Parallel, with
+// args copied into a task object from tasks (one sync.Pool per call
+// site), so that a call allocates nothing: body must be a top-level
+// function or method expression, not a closure, and args holds what a
+// closure would capture.
+func parallelArgs[A any](p *Pool, tasks *sync.Pool, n int, args A, body func(a *A, lo, hi int)) {
+	t, _ := tasks.Get().(*argTask[A])
+	if t == nil {
+		t = new(argTask[A])
+	}
+	t.args, t.body = args, body
+	p.ParallelTask(n, t)
+	var zero A
+	t.args, t.body = zero, nil
+	tasks.Put(t)
+}

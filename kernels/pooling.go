@@ -3,6 +3,7 @@ package kernels
 import (
 	"fmt"
 	"math"
+	"sync"
 )
 
 // PoolKind is the reduction of a pooling window.
@@ -176,28 +177,41 @@ func (k *Pooling) Run(pool *Pool, planes int, in, out []float32, idx []int64) {
 	if planes*k.inSize < poolSerialBelow {
 		pool = nil
 	}
-	pool.Parallel(planes, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			src := in[c*k.inSize : (c+1)*k.inSize]
-			dst := out[c*k.outSize : (c+1)*k.outSize]
-			var di []int64
-			if idx != nil {
-				di = idx[c*k.outSize : (c+1)*k.outSize]
-			}
-			switch {
-			case k.s2 && di == nil:
-				k.planeMaxS2(src, dst)
-			case k.max2D && di == nil:
-				k.planeMax2D(src, dst)
-			case k.nest3 && di == nil:
-				k.planeRows(src, dst)
-			case k.nest3:
-				k.plane3(src, dst, di)
-			default:
-				k.planeND(src, dst, di)
-			}
+	parallelArgs(pool, &poolingTasks, planes, poolingArgs{k, in, out, idx}, (*poolingArgs).planes)
+}
+
+// poolingArgs are Pooling.Run's operands for the pool.
+type poolingArgs struct {
+	k       *Pooling
+	in, out []float32
+	idx     []int64
+}
+
+var poolingTasks sync.Pool
+
+// planes pools planes [lo,hi).
+func (a *poolingArgs) planes(lo, hi int) {
+	k := a.k
+	for c := lo; c < hi; c++ {
+		src := a.in[c*k.inSize : (c+1)*k.inSize]
+		dst := a.out[c*k.outSize : (c+1)*k.outSize]
+		var di []int64
+		if a.idx != nil {
+			di = a.idx[c*k.outSize : (c+1)*k.outSize]
 		}
-	})
+		switch {
+		case k.s2 && di == nil:
+			k.planeMaxS2(src, dst)
+		case k.max2D && di == nil:
+			k.planeMax2D(src, dst)
+		case k.nest3 && di == nil:
+			k.planeRows(src, dst)
+		case k.nest3:
+			k.plane3(src, dst, di)
+		default:
+			k.planeND(src, dst, di)
+		}
+	}
 }
 
 // plane3 pools one plane of rank ≤ 3 with a three-level loop nest (the
@@ -689,25 +703,37 @@ func (g *GlobalPooling) Run(pool *Pool, planes int, in, out []float32) {
 	if planes*size < poolSerialBelow {
 		pool = nil
 	}
-	pool.Parallel(planes, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			x := in[c*size : (c+1)*size]
-			switch {
-			case g.kind == PoolMax:
-				m := x[0]
-				for _, v := range x[1:] {
-					if v > m {
-						m = v
-					}
+	parallelArgs(pool, &globalTasks, planes, globalArgs{g, in, out}, (*globalArgs).planes)
+}
+
+// globalArgs are GlobalPooling.Run's operands for the pool.
+type globalArgs struct {
+	g       *GlobalPooling
+	in, out []float32
+}
+
+var globalTasks sync.Pool
+
+// planes reduces planes [lo,hi).
+func (a *globalArgs) planes(lo, hi int) {
+	g, size := a.g, a.g.size
+	for c := lo; c < hi; c++ {
+		x := a.in[c*size : (c+1)*size]
+		switch {
+		case g.kind == PoolMax:
+			m := x[0]
+			for _, v := range x[1:] {
+				if v > m {
+					m = v
 				}
-				out[c] = m
-			case g.sum != nil:
-				out[c] = float32(g.sum(&x[0], size) / float64(size))
-			default:
-				out[c] = float32(sumF64Generic(x) / float64(size))
 			}
+			a.out[c] = m
+		case g.sum != nil:
+			a.out[c] = float32(g.sum(&x[0], size) / float64(size))
+		default:
+			a.out[c] = float32(sumF64Generic(x) / float64(size))
 		}
-	})
+	}
 }
 
 // sumF64Generic is the generic twin of sumF64AVX512: the sum of x in

@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // SoftmaxKernel is one implementation of softmax along a middle axis of a
 // tensor viewed as [outer, n, inner] (row-major): for every (o, j) the n
@@ -36,16 +39,27 @@ func (k *SoftmaxKernel) Run(pool *Pool, dst, src []float32, outer, n, inner int)
 	if blk == 0 {
 		return
 	}
-	fn := func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			k.impl(dst[o*blk:(o+1)*blk], src[o*blk:(o+1)*blk], n, inner)
-		}
-	}
 	if outer*blk < 8192 {
-		fn(0, outer)
-		return
+		pool = nil
 	}
-	pool.Parallel(outer, fn)
+	parallelArgs(pool, &softmaxTasks, outer, softmaxArgs{k, dst, src, n, inner}, (*softmaxArgs).blocks)
+}
+
+// softmaxArgs are SoftmaxKernel.Run's operands for the pool.
+type softmaxArgs struct {
+	k        *SoftmaxKernel
+	dst, src []float32
+	n, inner int
+}
+
+var softmaxTasks sync.Pool
+
+// blocks computes the [n, inner] blocks [lo,hi).
+func (a *softmaxArgs) blocks(lo, hi int) {
+	blk := a.n * a.inner
+	for o := lo; o < hi; o++ {
+		a.k.impl(a.dst[o*blk:(o+1)*blk], a.src[o*blk:(o+1)*blk], a.n, a.inner)
+	}
 }
 
 // softmaxGeneric handles one [n, inner] block. Sums are accumulated in

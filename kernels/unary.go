@@ -1,6 +1,9 @@
 package kernels
 
-import "math"
+import (
+	"math"
+	"sync"
+)
 
 // UnaryKind is an elementwise float32 operation y = f(x).
 type UnaryKind uint8
@@ -77,10 +80,24 @@ func (k *UnaryKernel) Run(pool *Pool, dst, src []float32, p UnaryParams) {
 		return
 	}
 	tasks := min(pool.Threads(), n/grain)
-	pool.Parallel(tasks, func(lo, hi int) {
-		a, b := lo*n/tasks, hi*n/tasks
-		k.impl(dst[a:b], src[a:b], p)
-	})
+	parallelArgs(pool, &unaryTasks, tasks, unaryArgs{k, dst, src, p, tasks}, (*unaryArgs).chunks)
+}
+
+// unaryArgs are UnaryKernel.Run's operands for the pool.
+type unaryArgs struct {
+	k        *UnaryKernel
+	dst, src []float32
+	p        UnaryParams
+	tasks    int
+}
+
+var unaryTasks sync.Pool
+
+// chunks computes chunks [lo,hi) of tasks equal ones.
+func (u *unaryArgs) chunks(lo, hi int) {
+	n := len(u.dst)
+	a, b := lo*n/u.tasks, hi*n/u.tasks
+	u.k.impl(u.dst[a:b], u.src[a:b], u.p)
 }
 
 // reluGeneric: dst[i] = max(src[i], 0); NaN stays NaN. The builtin max

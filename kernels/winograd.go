@@ -172,7 +172,7 @@ func (w *winoTask) Run(lo, hi int) {
 				mpadA:      (oc + mr - 1) / mr * mr,
 				prepackedA: true,
 				bm:         w.v[x*ic*n : (x+1)*ic*n],
-				ldbm:       n,
+				ldb:        n,
 			}
 			c.gemm.run(nil, c.blk, oc, n, ic, &src, false, w.mm[x*oc*n:(x+1)*oc*n], n, Epilogue{})
 		}

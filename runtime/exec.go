@@ -50,6 +50,7 @@ type binding struct {
 	tensors []*ir.Tensor
 	ins     [][]*ir.Tensor
 	outs    [][]*ir.Tensor
+	views   []ir.Tensor // the headers of view steps' outputs, per step
 }
 
 // NewSession creates a session with its own worker pool.
@@ -281,7 +282,7 @@ func (s *Session) bindPlan(p *plan) *binding {
 		s.ws = make([]float32, n)
 		s.wsMade++
 	}
-	b := &binding{p: p, tensors: make([]*ir.Tensor, len(p.vals)), ins: make([][]*ir.Tensor, len(p.steps)), outs: make([][]*ir.Tensor, len(p.steps))}
+	b := &binding{p: p, tensors: make([]*ir.Tensor, len(p.vals)), ins: make([][]*ir.Tensor, len(p.steps)), outs: make([][]*ir.Tensor, len(p.steps)), views: make([]ir.Tensor, len(p.steps))}
 	for id := range p.vals {
 		v := &p.vals[id]
 		switch {
@@ -332,11 +333,10 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 	for si := range p.steps {
 		st := &p.steps[si]
 		if st.view {
-			src := t[st.in[0]]
-			v := &p.vals[st.out[0]]
-			view := *src
-			view.Shape = v.shape
-			t[st.out[0]] = &view
+			view := &b.views[si]
+			*view = *t[st.in[0]]
+			view.Shape = p.vals[st.out[0]].shape
+			t[st.out[0]] = view
 		} else {
 			ins, outs := b.ins[si], b.outs[si]
 			for k, id := range st.in {
