@@ -69,12 +69,16 @@
 //
 //   - f32-conv1x1-gemm: 1×1, stride 1, unpadded: a GEMM straight on the
 //     input (B = the InC×H·W image; packing is the only copy).
-//   - f32-convKxKs1-igemm: stride 1 (any kernel, padding, dilation,
-//     group): the input is copied once into zero-padded planes of width
-//     wp, where each im2col row (channel, ky, kx) over the output grid
-//     OutH×wp is one contiguous run, so B panels are packed by plain
-//     copies; the GEMM writes that wide grid to the workspace and the
-//     OutW valid columns of each row are copied out.
+//   - f32-convKxKs1-igemm-direct: stride 1 (any kernel, padding,
+//     dilation, group) where the GEMM kernel has an indirect-B variant
+//     (AVX-512 and generic; see "Indirect-B direct convolution" below):
+//     the input is copied once into zero-padded planes of width wp, where
+//     each im2col row (channel, ky, kx) over the output grid OutH×wp is
+//     one contiguous run, which the micro-kernel reads in place.
+//   - f32-convKxKs1-igemm: stride 1 without an indirect-B kernel (NEON,
+//     AVX2): B panels are packed from those runs by plain copies; the
+//     GEMM writes the wide grid to the workspace and the OutW valid
+//     columns of each row are copied out.
 //   - f32-convKxKsS-igemm: strided: the padded input is also split by
 //     row and column phase (y, x mod stride; stride 2 by a deinterleave,
 //     phases no tap reads left zero), so each im2col row is again one
@@ -102,6 +106,44 @@
 //     streams its share of the weights once), and Cᵀ is transposed into
 //     the NCHW output. Bias is a column bias of Cᵀ.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
+//
+// # Indirect-B direct convolution
+//
+// The indirect-B GEMM (runIndirect, kernels/igemm.go) computes C = A·B
+// with A the prepacked weights and row l of B read in place at
+// b[offs[l]:], a table of k offsets into the padded (phase) planes built
+// once per layer (Conv2D.wideOffs): no B panel is packed. Its
+// micro-kernels (f32-gemm-6x64-indirectb-avx512,
+// f32-gemm-14x32-indirectb-avx512, f32-gemm-4x4-indirectb-generic, the
+// twin; GemmKernel.IndName) take the microFn arguments with B as a base
+// pointer plus the offset table; full tiles use plain loads, column tails
+// masked ones, and only the columns in the mask are read. The threads
+// split the columns of C (and its rows when there are few column panels)
+// into about four chunks each, taken from a shared counter; for each
+// NR-wide panel and K block every MR-row tile runs, so the rows a panel
+// reads stay in L1 (the taps of one channel overlap). Each finished
+// panel is computed into a per-thread tile and handed to an emit step
+// that copies its columns ox < OutW straight into the NCHW output: there
+// is no wide-grid workspace and no copy-out pass, and the last output
+// row's padding columns are not computed. The conv kernel is named
+// f32-convKxKsS-igemm-direct/<indirect kernel>; stride-1 convs always
+// take it when the GEMM kernel has an indirect variant, strided ones
+// with at most 64 output channels per group (directMaxM, where the
+// packing it saves weighs most).
+//
+// # Weight streaming
+//
+// A prepacked B larger than L2 (the weights of the gemmT path of small
+// maps, 512×4² layers: several MB read once per call) comes from memory.
+// Such layers are blocked by blockingStreamB, which cuts KC so that one
+// KC×NR panel stays in 2/3 of L1 while the MR-row tiles reuse it, and the
+// GEMM driver marks the call streamB: the micro-kernel flags' upper bits
+// (flags>>flagPrefetchShift, a byte distance) then ask the AVX kernels to
+// prefetch the next B panel the thread will read into L2 (PREFETCHT1)
+// while they multiply the current one: the next panel of the block or,
+// after a column chunk's last panel, the chunk's first panel of the next
+// K block. The hint never changes results (the generic and NEON kernels
+// ignore it); it is zero for operands that fit in L2.
 //
 // Apart from the small gemmT matrices, no im2col buffer exists: B panels
 // are packed KC×NC at a time (on amd64 the stride-1 path's row copies are
@@ -150,7 +192,12 @@
 // first; column splits pack their own columns. Products below ~32k MACs
 // stay on the caller. A one-thread Pool (or a nil *Pool) runs on the
 // caller with no synchronisation. Idle workers spin for 200 µs before
-// parking, so back-to-back operators do not pay a wake-up. Kernels and
+// parking, so back-to-back operators do not pay a wake-up. Loop bodies
+// are Tasks (Pool.ParallelTask): GEMM calls keep their state in pooled
+// gemmTask objects and the other kernels copy their operands into pooled
+// argTasks (parallelArgs), so a steady-state Run allocates nothing but
+// kernels/conv.go's per-call closures; Parallel with a capturing closure
+// costs an allocation per call. Kernels and
 // planned operators are safe for concurrent use with distinct buffers and
 // Pools.
 //
