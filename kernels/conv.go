@@ -268,109 +268,46 @@ func (c *Conv2D) wideOffsets() []int {
 // wide grid to the workspace and copy its valid columns out. packedA is
 // the group's prepacked weights.
 func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *gemmSrc, m, k int, packedA []float32) {
-	p := c.p
+	p := &c.p
 	hq, wq, planeLen, _ := c.wideGeom()
 	sh, sw := p.StrideH, p.StrideW
 	padLen, wideLen := c.wideLens()
 	pad := ws[:padLen]
 	cg := p.InC / p.Group
+	oh, ow := p.OutH(), p.OutW()
+	nWide := oh * wq
+	// The call's operands, the pool's loop body (a pooled wideTask: no
+	// closure is allocated per call).
+	a := wideTasks.Get().(*wideTask)
+	defer func() {
+		*a = wideTask{}
+		wideTasks.Put(a)
+	}()
+	*a = wideTask{c: c, gimg: gimg, pad: pad, dst: dst, hq: hq, wq: wq, planeLen: planeLen, oh: oh, ow: ow, nWide: nWide}
 	// The copies in and out run on the pool too unless they are tiny
 	// (64×32²: about 30 µs each on one thread; 32→32 at 28²: splitting
 	// its 28k-float copies gains 4–6% at 2 threads).
-	par := func(n, size int, fn func(lo, hi int)) {
+	par := func(phase, n, size int) {
+		a.phase = phase
 		if size >= 1<<12 {
-			pool.Parallel(n, fn)
+			pool.ParallelTask(n, a)
 		} else {
-			fn(0, n)
+			a.Run(0, n)
 		}
 	}
 	// Row and column phases no tap reads (1×1 strided convs use one
 	// plane) are left zero.
-	var usedY, usedX [2]bool
 	for t := 0; t < max(p.KH, p.KW); t++ {
-		usedY[t*p.DilH%sh%2] = usedY[t*p.DilH%sh%2] || t < p.KH
-		usedX[t*p.DilW%sw%2] = usedX[t*p.DilW%sw%2] || t < p.KW
+		a.usedY[t*p.DilH%sh%2] = a.usedY[t*p.DilH%sh%2] || t < p.KH
+		a.usedX[t*p.DilW%sw%2] = a.usedX[t*p.DilW%sw%2] || t < p.KW
 	}
-	par(cg, cg*planeLen, func(lo, hi int) {
-		if sh == 1 && sw == 1 {
-			// One plane per channel: zero only its border.
-			for ch := lo; ch < hi; ch++ {
-				plane := pad[ch*planeLen : (ch+1)*planeLen]
-				clear(plane[:p.PadTop*wq])
-				for y := 0; y < p.InH; y++ {
-					prow := plane[(y+p.PadTop)*wq : (y+p.PadTop+1)*wq]
-					clear(prow[:p.PadLeft])
-					copy(prow[p.PadLeft:], gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
-					clear(prow[p.PadLeft+p.InW:])
-				}
-				clear(plane[(p.PadTop+p.InH)*wq:])
-			}
-			return
-		}
-		for ch := lo; ch < hi; ch++ {
-			clear(pad[ch*planeLen : (ch+1)*planeLen]) // while in L1
-			for y := 0; y < p.InH; y++ {
-				yp := y + p.PadTop
-				if sh == 2 && !usedY[yp%2] {
-					continue
-				}
-				prow := pad[ch*planeLen+(yp%sh)*sw*hq*wq+yp/sh*wq:]
-				row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
-				if sw == 1 {
-					copy(prow[p.PadLeft:], row)
-					continue
-				}
-				if sw == 2 {
-					// Even x to phase PadLeft mod 2, odd x to the other.
-					pe, po := p.PadLeft&1, (p.PadLeft+1)&1
-					ev := prow[pe*hq*wq+p.PadLeft>>1:][:(p.InW+1)/2]
-					od := prow[po*hq*wq+(p.PadLeft+1)>>1:][:p.InW/2]
-					switch {
-					case usedX[pe] && usedX[po]:
-						deinterleave2(ev, od, row)
-					case usedX[pe]:
-						everyOther(ev, row)
-					default:
-						everyOther(od, row[1:])
-					}
-					continue
-				}
-				// Phase px holds the columns x ≡ px − PadLeft (mod sw).
-				for px := 0; px < sw; px++ {
-					x0 := ((px-p.PadLeft)%sw + sw) % sw
-					if x0 >= p.InW {
-						continue
-					}
-					d := prow[px*hq*wq+(x0+p.PadLeft)/sw:]
-					d = d[:(p.InW-x0+sw-1)/sw]
-					for i := range d {
-						d[i] = row[x0+i*sw]
-					}
-				}
-			}
-		}
-	})
+	par(wideCopyIn, cg, cg*planeLen)
 	clear(pad[cg*planeLen:])
-	oh, ow := p.OutH(), p.OutW()
-	nWide := oh * wq
 	if c.direct {
 		// Each finished panel of the wide grid (in L1 on the thread
-		// that computed it) goes straight to the output: the columns
-		// ox < OutW of every output row it overlaps.
-		emit := func(tile []float32, ldt, i0, i1, j0, nc int) {
-			for y := j0 / wq; y < oh && y*wq < j0+nc; y++ {
-				x0, x1 := max(j0, y*wq), min(j0+nc, y*wq+ow)
-				if x0 >= x1 {
-					continue
-				}
-				for i := i0; i < i1; i++ {
-					d := (i*oh+y)*ow + x0 - y*wq
-					copy(dst[d:d+x1-x0], tile[(i-i0)*ldt+x0-j0:(i-i0)*ldt+x1-j0])
-				}
-			}
-		}
+		// that computed it) goes straight to the output (wideTask.emit).
 		// The last row's padding columns are not computed.
-		c.gemm.runIndirect(pool, c.blk, m, nWide-wq+ow, k, packedA, pad, c.wideOffs, nil, 0, ep, emit)
+		c.gemm.runIndirect(pool, c.blk, m, nWide-wq+ow, k, packedA, pad, c.wideOffs, nil, 0, ep, a)
 		return
 	}
 	if wq == ow {
@@ -378,15 +315,118 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 		c.runWidePacked(pool, pad, dst, ep, src, m, k)
 		return
 	}
-	wide := ws[padLen : padLen+wideLen]
-	c.runWidePacked(pool, pad, wide, ep, src, m, k)
-	par(m, m*nWide, func(lo, hi int) {
+	a.wide = ws[padLen : padLen+wideLen]
+	c.runWidePacked(pool, pad, a.wide, ep, src, m, k)
+	par(wideCopyOut, m, m*nWide)
+}
+
+// wideTask is one runWide call's operands and the body of its parallel
+// loops: the copy of the image into the padded phase planes (wideCopyIn,
+// over channels) and of the wide grid's valid columns to the output
+// (wideCopyOut, over output channels); emit is its indEmit.
+type wideTask struct {
+	c                               *Conv2D
+	gimg, pad, dst, wide            []float32
+	usedY, usedX                    [2]bool
+	hq, wq, planeLen, oh, ow, nWide int
+	phase                           int
+}
+
+const (
+	wideCopyIn = iota
+	wideCopyOut
+)
+
+var wideTasks = sync.Pool{New: func() any { return new(wideTask) }}
+
+// Run does a's phase for indices [lo, hi).
+func (a *wideTask) Run(lo, hi int) {
+	if a.phase == wideCopyOut {
+		oh, ow, wq, nWide := a.oh, a.ow, a.wq, a.nWide
 		for i := lo; i < hi; i++ {
 			for y := 0; y < oh; y++ {
-				copy(dst[(i*oh+y)*ow:(i*oh+y+1)*ow], wide[i*nWide+y*wq:i*nWide+y*wq+ow])
+				copy(a.dst[(i*oh+y)*ow:(i*oh+y+1)*ow], a.wide[i*nWide+y*wq:i*nWide+y*wq+ow])
 			}
 		}
-	})
+		return
+	}
+	p := &a.c.p
+	pad, gimg, planeLen, hq, wq := a.pad, a.gimg, a.planeLen, a.hq, a.wq
+	sh, sw := p.StrideH, p.StrideW
+	if sh == 1 && sw == 1 {
+		// One plane per channel: zero only its border.
+		for ch := lo; ch < hi; ch++ {
+			plane := pad[ch*planeLen : (ch+1)*planeLen]
+			clear(plane[:p.PadTop*wq])
+			for y := 0; y < p.InH; y++ {
+				prow := plane[(y+p.PadTop)*wq : (y+p.PadTop+1)*wq]
+				clear(prow[:p.PadLeft])
+				copy(prow[p.PadLeft:], gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
+				clear(prow[p.PadLeft+p.InW:])
+			}
+			clear(plane[(p.PadTop+p.InH)*wq:])
+		}
+		return
+	}
+	for ch := lo; ch < hi; ch++ {
+		clear(pad[ch*planeLen : (ch+1)*planeLen]) // while in L1
+		for y := 0; y < p.InH; y++ {
+			yp := y + p.PadTop
+			if sh == 2 && !a.usedY[yp%2] {
+				continue
+			}
+			prow := pad[ch*planeLen+(yp%sh)*sw*hq*wq+yp/sh*wq:]
+			row := gimg[(ch*p.InH+y)*p.InW : (ch*p.InH+y+1)*p.InW]
+			if sw == 1 {
+				copy(prow[p.PadLeft:], row)
+				continue
+			}
+			if sw == 2 {
+				// Even x to phase PadLeft mod 2, odd x to the other.
+				pe, po := p.PadLeft&1, (p.PadLeft+1)&1
+				ev := prow[pe*hq*wq+p.PadLeft>>1:][:(p.InW+1)/2]
+				od := prow[po*hq*wq+(p.PadLeft+1)>>1:][:p.InW/2]
+				switch {
+				case a.usedX[pe] && a.usedX[po]:
+					deinterleave2(ev, od, row)
+				case a.usedX[pe]:
+					everyOther(ev, row)
+				default:
+					everyOther(od, row[1:])
+				}
+				continue
+			}
+			// Phase px holds the columns x ≡ px − PadLeft (mod sw).
+			for px := 0; px < sw; px++ {
+				x0 := ((px-p.PadLeft)%sw + sw) % sw
+				if x0 >= p.InW {
+					continue
+				}
+				d := prow[px*hq*wq+(x0+p.PadLeft)/sw:]
+				d = d[:(p.InW-x0+sw-1)/sw]
+				for i := range d {
+					d[i] = row[x0+i*sw]
+				}
+			}
+		}
+	}
+}
+
+// emit copies a finished panel of the wide grid (rows [i0,i1), columns
+// [j0,j0+nc) at tile[(i−i0)·ldt + j−j0]) to the output: the columns
+// ox < OutW of every output row it overlaps.
+func (a *wideTask) emit(tile []float32, ldt, i0, i1, j0, nc int) {
+	oh, ow, wq, dst := a.oh, a.ow, a.wq, a.dst
+	for y := j0 / wq; y < oh && y*wq < j0+nc; y++ {
+		x0, x1 := max(j0, y*wq), min(j0+nc, y*wq+ow)
+		if x0 >= x1 {
+			continue
+		}
+		for i := i0; i < i1; i++ {
+			d := (i*oh+y)*ow + x0 - y*wq
+			copy(dst[d:d+x1-x0], tile[(i-i0)*ldt+x0-j0:(i-i0)*ldt+x1-j0])
+		}
+	}
 }
 
 // deinterleave2 splits row into its even (ev) and odd (od) elements;
@@ -420,37 +460,7 @@ func everyOther(d, row []float32) {
 func (c *Conv2D) runWidePacked(pool *Pool, pad, wide []float32, ep Epilogue, src *gemmSrc, m, k int) {
 	_, wq, _, _ := c.wideGeom()
 	nWide := c.p.OutH() * wq
-	nr := c.gemm.NR
-	src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
-		bp := offsPool.Get().(*[]int)
-		defer offsPool.Put(bp)
-		offs := (*bp)[:0]
-		hiOff := 0
-		for _, o := range c.wideOffs[k0 : k0+kc] {
-			offs = append(offs, o+j0)
-			hiOff = max(hiOff, o+j0)
-		}
-		nfull := nc / nr
-		if nfull > 0 {
-			// hiOff bounds every read (phase planes do not order the
-			// offsets by row).
-			_ = pad[hiOff+nfull*nr-1]
-			_ = dst[nfull*kc*nr-1]
-			if c.packRows != nil {
-				c.packRows(&dst[0], &pad[0], &offs[0], kc, nfull, nr)
-			} else {
-				packRowsGeneric(dst, pad, offs, kc, nfull, nr)
-			}
-		}
-		if q := nfull * nr; q < nc {
-			for rr, off := range offs {
-				d := dst[q*kc+rr*nr : q*kc+rr*nr+nr]
-				n := copy(d, pad[off+q:off+nc])
-				clear(d[n:])
-			}
-		}
-		return dst
-	}
+	src.rows, src.rowOffs, src.packRows = pad, c.wideOffs, c.packRows
 	c.gemm.run(pool, c.blk, m, nWide, k, src, false, wide, nWide, ep)
 }
 
@@ -499,7 +509,8 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 		for g := 0; g < p.Group; g++ {
 			gimg := img[g*cg*p.InH*p.InW : (g+1)*cg*p.InH*p.InW]
 			src := gemmSrc{
-				packA:      prepackedA(c.packedW[g*c.wStride:(g+1)*c.wStride], c.gemm.MR, m),
+				pa:         c.packedW[g*c.wStride : (g+1)*c.wStride],
+				mpadA:      (m + c.gemm.MR - 1) / c.gemm.MR * c.gemm.MR,
 				alignM:     c.gemm.MR,
 				prepackedA: true,
 			}
@@ -511,11 +522,7 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])
 				continue
 			}
-			nr := c.gemm.NR
-			src.packB = func(dst []float32, k0, kc, j0, nc int) []float32 {
-				packB(nr, dst, false, gimg, hw, k0, kc, j0, nc)
-				return dst
-			}
+			src.bm, src.ldb = gimg, hw
 			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}
 	}
@@ -536,14 +543,3 @@ func prepackA(g *GemmKernel, blk blocking, dst []float32, m, k int, a []float32,
 		packA(g.MR, dst[k0*mpad:k0*mpad+kc*mpad], false, 1, a, lda, 0, m, k0, kc)
 	}
 }
-
-// prepackedA returns a gemmSrc.packA that slices prepacked panels.
-func prepackedA(packed []float32, mr, m int) func(dst []float32, i0, mc, k0, kc int) []float32 {
-	mpad := (m + mr - 1) / mr * mr
-	return func(_ []float32, i0, mc, k0, kc int) []float32 {
-		off := k0*mpad + i0*kc
-		return packed[off : off+(mc+mr-1)/mr*mr*kc]
-	}
-}
-
-var offsPool = sync.Pool{New: func() any { b := make([]int, 0, 4096); return &b }}

@@ -195,9 +195,10 @@
 // parking, so back-to-back operators do not pay a wake-up. Loop bodies
 // are Tasks (Pool.ParallelTask): GEMM calls keep their state in pooled
 // gemmTask objects and the other kernels copy their operands into pooled
-// argTasks (parallelArgs), so a steady-state Run allocates nothing but
-// kernels/conv.go's per-call closures; Parallel with a capturing closure
-// costs an allocation per call. Kernels and
+// argTasks (parallelArgs), GEMM operands are described by data (gemmSrc
+// matrices, prepacked panels, row runs) and the direct conv's emit step
+// is a pooled object, so a steady-state Run allocates nothing; Parallel
+// with a capturing closure costs an allocation per call. Kernels and
 // planned operators are safe for concurrent use with distinct buffers and
 // Pools.
 //

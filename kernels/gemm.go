@@ -269,6 +269,12 @@ type gemmSrc struct {
 	npadB, ldb     int
 	alpha          float32
 	transA, transB bool
+	// rows, when not nil, replaces packB: row r of B is the run
+	// rows[rowOffs[r]:] (the padded phase planes of a convolution's wide
+	// grid), packed by packRows (assembly, or packRowsGeneric when nil).
+	rows     []float32
+	rowOffs  []int
+	packRows func(dst, src *float32, offs *int, kc, nfull, nr int)
 	// streamB: B is prepacked and larger than L2, so it streams from
 	// memory once per call; the micro-kernel prefetches the next B panel
 	// (set by run).
@@ -305,8 +311,46 @@ func (s *gemmSrc) blockB(g *GemmKernel, dst []float32, k0, kc, j0, nc int) []flo
 	case s.bm != nil:
 		packB(g.NR, dst, s.transB, s.bm, s.ldb, k0, kc, j0, nc)
 		return dst
+	case s.rows != nil:
+		return s.packRowRuns(g.NR, dst, k0, kc, j0, nc)
 	}
 	return s.packB(dst, k0, kc, j0, nc)
+}
+
+var offsPool = sync.Pool{New: func() any { b := make([]int, 0, 4096); return &b }}
+
+// packRowRuns packs the KC×NC block of B at (k0, j0) from the runs
+// s.rows[s.rowOffs[r]+j0:] by plain copies.
+func (s *gemmSrc) packRowRuns(nr int, dst []float32, k0, kc, j0, nc int) []float32 {
+	pad := s.rows
+	bp := offsPool.Get().(*[]int)
+	defer offsPool.Put(bp)
+	offs := (*bp)[:0]
+	hiOff := 0
+	for _, o := range s.rowOffs[k0 : k0+kc] {
+		offs = append(offs, o+j0)
+		hiOff = max(hiOff, o+j0)
+	}
+	nfull := nc / nr
+	if nfull > 0 {
+		// hiOff bounds every read (phase planes do not order the
+		// offsets by row).
+		_ = pad[hiOff+nfull*nr-1]
+		_ = dst[nfull*kc*nr-1]
+		if s.packRows != nil {
+			s.packRows(&dst[0], &pad[0], &offs[0], kc, nfull, nr)
+		} else {
+			packRowsGeneric(dst, pad, offs, kc, nfull, nr)
+		}
+	}
+	if q := nfull * nr; q < nc {
+		for rr, off := range offs {
+			d := dst[q*kc+rr*nr : q*kc+rr*nr+nr]
+			n := copy(d, pad[off+q:off+nc])
+			clear(d[n:])
+		}
+	}
+	return dst
 }
 
 // gemmScratch is one worker's packing memory.

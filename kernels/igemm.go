@@ -52,7 +52,17 @@ func microIndGeneric4x4(k int, a, b *float32, offs *int, c *float32, ldc, mr int
 
 // indEmit receives finished columns of C from runIndirect: rows
 // [i0,i1) and columns [j0,j0+nc) of C are at tile[(i−i0)·ldt + j−j0].
-type indEmit func(tile []float32, ldt, i0, i1, j0, nc int)
+// It is an interface so that a caller passes a pointer to state it
+// pools rather than a closure allocated per call; emitFunc adapts a
+// function.
+type indEmit interface {
+	emit(tile []float32, ldt, i0, i1, j0, nc int)
+}
+
+// emitFunc is a function as an indEmit.
+type emitFunc func(tile []float32, ldt, i0, i1, j0, nc int)
+
+func (f emitFunc) emit(tile []float32, ldt, i0, i1, j0, nc int) { f(tile, ldt, i0, i1, j0, nc) }
 
 // runIndirect computes C (m×n) = A·B with the epilogue ep, where A is
 // prepacked by prepackA for g and blk (K block k0 at k0·Mpad, panels of
@@ -82,7 +92,7 @@ func (g *GemmKernel) runIndirect(p *Pool, blk blocking, m, n, k int, packedA, b 
 				cb.ColBias = cb.ColBias[j : j+nc]
 			}
 			scaleC(m, nc, 0, tile, g.NR, cb)
-			emit(tile, g.NR, 0, m, j, nc)
+			emit.emit(tile, g.NR, 0, m, j, nc)
 		}
 		return
 	}
@@ -165,7 +175,7 @@ func (t *gemmTask) indirect(i0, i1, j0, j1, mpad int, packedA, b []float32, offs
 			}
 		}
 		if emit != nil {
-			emit(tile, nr, i0, i1, j, nrr)
+			emit.emit(tile, nr, i0, i1, j, nrr)
 		}
 	}
 }

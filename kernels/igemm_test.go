@@ -116,11 +116,11 @@ func TestRunIndirect(t *testing.T) {
 						g.runIndirect(pl, blk, m, n, k, packedA, b, offs, cs, ldc, ep, nil)
 					} else {
 						// Through per-panel tiles handed to emit.
-						g.runIndirect(pl, blk, m, n, k, packedA, b, offs, nil, 0, ep, func(tile []float32, ldt, i0, i1, j0, nc int) {
+						g.runIndirect(pl, blk, m, n, k, packedA, b, offs, nil, 0, ep, emitFunc(func(tile []float32, ldt, i0, i1, j0, nc int) {
 							for i := i0; i < i1; i++ {
 								copy(cs[i*ldc+j0:i*ldc+j0+nc], tile[(i-i0)*ldt:(i-i0)*ldt+nc])
 							}
-						})
+						}))
 					}
 					for i := 0; i < m; i++ {
 						for j := 0; j < ldc; j++ {
