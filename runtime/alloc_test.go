@@ -1,10 +1,12 @@
 package runtime
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"slices"
 	"testing"
 
 	"github.com/edgeml/edge/runtime/ir"
@@ -52,14 +54,15 @@ func runAllocs(t testing.TB, path string, threads int) (allocs, bytes float64, l
 // whatever the model's size: GEMM tasks and pool work items are pooled,
 // kernels take no per-call closures, scratch comes from the session, so
 // garbage (and with it the RSS of a long benchmark) does not grow with
-// the number of runs. The bound covers the request (plan key) and its
-// result (the map and the output tensors); before the pooled tasks a
-// Run allocated 68-377 objects (4-10 per layer).
+// the number of runs, and a run with the previous run's input shapes
+// reuses its plan without building the plan key. The bound covers the
+// result (the map and the output tensors); before the pooled tasks a Run
+// allocated 68-377 objects (4-10 per layer).
 func TestRunAllocs(t *testing.T) {
 	if raceEnabled {
 		t.Skip("the race detector allocates")
 	}
-	const maxAllocs = 32
+	const maxAllocs = 12
 	for _, path := range fixtureModels(t) {
 		for _, threads := range []int{1, 2} {
 			t.Run(fmt.Sprintf("%s/threads=%d", filepath.Base(path), threads), func(t *testing.T) {
@@ -109,5 +112,53 @@ func BenchmarkRunAllocs(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSessionSamePlan checks the plan reuse of consecutive runs: a run
+// with other input shapes or bad inputs does not take the previous plan,
+// and results do not depend on the path taken.
+func TestSessionSamePlan(t *testing.T) {
+	m, err := Load("testdata/fmnist-small.onnx")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := m.NewSession(Options{Threads: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	vi := m.Inputs()[0]
+	rng := newTestRNG()
+	x1 := randomInput(rng, append(ir.Shape{1}, vi.Shape[1:]...))
+	x2 := randomInput(rng, append(ir.Shape{2}, vi.Shape[1:]...))
+	run := func(x *ir.Tensor) *ir.Tensor {
+		t.Helper()
+		out, err := s.RunIR(map[string]*ir.Tensor{vi.Name: x})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, v := range out {
+			return v
+		}
+		t.Fatal("no output")
+		return nil
+	}
+	first := run(x1)
+	if again := run(x1); !slices.Equal(again.F32, first.F32) {
+		t.Error("a repeated run (same plan) gives another result")
+	}
+	if b2 := run(x2); b2.Shape[0] != 2 {
+		t.Errorf("batch 2 after batch 1: output shape %v", b2.Shape)
+	}
+	bad := &ir.Tensor{DType: ir.Float32, Shape: x2.Shape, F32: x1.F32}
+	if _, err := s.RunIR(map[string]*ir.Tensor{vi.Name: bad}); !errors.Is(err, ErrInput) {
+		t.Errorf("a tensor shorter than its shape after a run of that shape: err %v, want ErrInput", err)
+	}
+	if _, err := s.RunIR(map[string]*ir.Tensor{vi.Name: x2, "nope": x2}); !errors.Is(err, ErrInput) {
+		t.Errorf("an unknown extra input: err %v, want ErrInput", err)
+	}
+	if again := run(x1); !slices.Equal(again.F32, first.F32) {
+		t.Error("batch 1 after batch 2 gives another result")
 	}
 }
