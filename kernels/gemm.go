@@ -281,14 +281,20 @@ type gemmSrc struct {
 	streamB bool
 }
 
+// panelsAt returns the panels of n rows (A) or columns (B) from i0 in
+// the K block at k0 of kc of prepacked panels p: block k0 starts at
+// k0·npad, panel i0/unit at i0·kc.
+func panelsAt(p []float32, npad, unit, i0, n, k0, kc int) []float32 {
+	off := k0*npad + i0*kc
+	return p[off : off+(n+unit-1)/unit*unit*kc]
+}
+
 // blockA returns the MC×KC block of A at (i0, k0) as panels, packed
 // into dst or prepacked.
 func (s *gemmSrc) blockA(g *GemmKernel, dst []float32, i0, mc, k0, kc int) []float32 {
 	switch {
 	case s.pa != nil:
-		mr := g.MR
-		off := k0*s.mpadA + i0*kc
-		return s.pa[off : off+(mc+mr-1)/mr*mr*kc]
+		return panelsAt(s.pa, s.mpadA, g.MR, i0, mc, k0, kc)
 	case s.am != nil:
 		if g.packA != nil && !s.transA && s.lda < 1<<31/16 {
 			g.packA(g.MR, dst, s.alpha, s.am, s.lda, i0, mc, k0, kc)
@@ -305,9 +311,7 @@ func (s *gemmSrc) blockA(g *GemmKernel, dst []float32, i0, mc, k0, kc int) []flo
 func (s *gemmSrc) blockB(g *GemmKernel, dst []float32, k0, kc, j0, nc int) []float32 {
 	switch {
 	case s.pb != nil:
-		nr := g.NR
-		off := k0*s.npadB + j0*kc
-		return s.pb[off : off+(nc+nr-1)/nr*nr*kc]
+		return panelsAt(s.pb, s.npadB, g.NR, j0, nc, k0, kc)
 	case s.bm != nil:
 		packB(g.NR, dst, s.transB, s.bm, s.ldb, k0, kc, j0, nc)
 		return dst

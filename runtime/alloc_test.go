@@ -12,26 +12,31 @@ import (
 	"github.com/edgeml/edge/runtime/ir"
 )
 
+// modelSession loads path and opens a session of threads on it, closed
+// at the end of the test, with a random batch-1 input.
+func modelSession(tb testing.TB, path string, threads int) (*Model, *Session, map[string]*ir.Tensor) {
+	m, err := Load(path)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	s, err := m.NewSession(Options{Threads: threads})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(s.Close)
+	vi := m.Graph().Inputs[0]
+	shape := append(ir.Shape{1}, vi.Shape[1:]...)
+	return m, s, map[string]*ir.Tensor{vi.Name: randomInput(newTestRNG(), shape)}
+}
+
 // runAllocs is the steady-state cost of one Session.RunIR on a planned,
 // warmed-up session: heap allocations and bytes per run.
 func runAllocs(t testing.TB, path string, threads int) (allocs, bytes float64, layers int) {
-	m, err := Load(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m, s, in := modelSession(t, path, threads)
 	ls, err := m.Layers(1, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := m.NewSession(Options{Threads: threads})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	vi := m.Graph().Inputs[0]
-	shape := ir.Shape{1}
-	shape = append(shape, vi.Shape[1:]...)
-	in := map[string]*ir.Tensor{vi.Name: randomInput(newTestRNG(), shape)}
 	run := func() {
 		if _, err := s.RunIR(in); err != nil {
 			t.Fatal(err)
@@ -88,18 +93,7 @@ func BenchmarkRunAllocs(b *testing.B) {
 			continue
 		}
 		b.Run(filepath.Base(path), func(b *testing.B) {
-			m, err := Load(path)
-			if err != nil {
-				b.Fatal(err)
-			}
-			s, err := m.NewSession(Options{Threads: 2})
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer s.Close()
-			vi := m.Graph().Inputs[0]
-			shape := append(ir.Shape{1}, vi.Shape[1:]...)
-			in := map[string]*ir.Tensor{vi.Name: randomInput(newTestRNG(), shape)}
+			_, s, in := modelSession(b, path, 2)
 			for range 2 {
 				if _, err := s.RunIR(in); err != nil {
 					b.Fatal(err)
@@ -119,15 +113,7 @@ func BenchmarkRunAllocs(b *testing.B) {
 // with other input shapes or bad inputs does not take the previous plan,
 // and results do not depend on the path taken.
 func TestSessionSamePlan(t *testing.T) {
-	m, err := Load("testdata/fmnist-small.onnx")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := m.NewSession(Options{Threads: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	m, s, _ := modelSession(t, "testdata/fmnist-small.onnx", 2)
 	vi := m.Inputs()[0]
 	rng := newTestRNG()
 	x1 := randomInput(rng, append(ir.Shape{1}, vi.Shape[1:]...))
