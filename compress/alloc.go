@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // ErrImpossibleBudget is returned (wrapped) when even rank 1 in every
@@ -44,6 +45,25 @@ type alloc struct {
 	// scale, when not nil, holds per factor a factor in (0, 1] for each
 	// kept component (the relaxed mask), multiplying its singular value.
 	scale [][]float64
+}
+
+// sameAlloc reports whether a and b keep the same components with the
+// same scales.
+func sameAlloc(a, b alloc) bool {
+	if !slices.Equal(a.rank, b.rank) || !slices.Equal(a.dense, b.dense) || len(a.keep) != len(b.keep) || len(a.scale) != len(b.scale) {
+		return false
+	}
+	for i := range a.keep {
+		if !slices.Equal(a.keep[i], b.keep[i]) {
+			return false
+		}
+	}
+	for i := range a.scale {
+		if !slices.Equal(a.scale[i], b.scale[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 func (p *problem) cost(a alloc) (macs, params int64) {

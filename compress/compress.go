@@ -149,6 +149,34 @@ type Result struct {
 	// same ranks, before the refit and the finetune (nil when neither
 	// ran), for comparison.
 	Plain *ir.Graph
+	// Stop tells why COBLA's solver stopped (iteration limit, time
+	// limit, converged); Chosen names the allocation kept (a rounding of
+	// the solution, or a warm-start baseline that judged better).
+	Stop, Chosen string
+	// Guard lists the allocations compared after the refit on the
+	// held-out images (COBLA with the refit), COBLA's rounding first.
+	Guard []GuardEntry
+	// Stages holds the wall time of each stage, in order.
+	Stages []StageTime
+}
+
+// GuardEntry is one allocation judged after its refit: its held-out
+// objective, or Skipped (objective 0) when the time limit left no time
+// to refit it.
+type GuardEntry struct {
+	Name             string  `json:"name"`
+	HeldOutObjective float64 `json:"held_out_objective,omitempty"`
+	Skipped          bool    `json:"skipped,omitempty"`
+}
+
+// StageTime is the wall time of one stage of Compress.
+type StageTime struct {
+	Stage   string  `json:"stage"`
+	Seconds float64 `json:"seconds"`
+}
+
+func (r *Result) stage(name string, since time.Time) {
+	r.Stages = append(r.Stages, StageTime{name, time.Since(since).Seconds()})
 }
 
 // RankMap returns the ranks by layer name.
@@ -273,52 +301,109 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	}
 	res := &Result{Method: opts.Method, MACsBefore: macsTotal, ParamsBefore: paramsTotal, Budget: opts.Budget,
 		MinMACs: minM, MinParams: minP, HeldOutObjective: math.NaN(), HeldOutTop1Before: math.NaN(), HeldOutTop1After: math.NaN()}
+	res.stage("decompose", start)
 
 	needData := opts.Method == MethodCOBLA || opts.DataAware || opts.Finetune > 0
 	var cal *calibRun
 	if opts.Calib.Images != nil {
+		t0 := time.Now()
 		cal, err = newCalibRun(ctx, g, p, opts, deadline)
 		if err != nil {
 			return nil, err
 		}
 		defer cal.close()
+		res.stage("calibration setup", t0)
 	} else if needData {
 		return nil, fmt.Errorf("%w: method %s%s needs calibration images (e.g. --calib fashion-mnist:train:1024)", ErrNoCalibration, opts.Method, map[bool]string{true: " with data-aware refit", false: ""}[opts.DataAware])
 	}
 
 	var a alloc
+	var info solveInfo
 	switch opts.Method {
 	case MethodUniform:
 		a = p.promote(p.uniform())
 	case MethodGreedy:
 		a = p.promote(p.greedy())
 	case MethodCOBLA:
-		a, res.Iterations, err = cal.cobla(start, report)
+		t0 := time.Now()
+		a, info, err = cal.cobla(report)
 		if err != nil {
 			return nil, err
 		}
+		res.stage("solve and round", t0)
+		res.Iterations, res.Stop, res.Chosen = info.iters, info.stop, info.chosen
 	default:
 		return nil, fmt.Errorf("compress: unknown method %q; use cobla, greedy or uniform", opts.Method)
 	}
-	out, second, err := factorizedGraph(g, factors, a)
+	// build writes the factorized graph of an allocation and, with
+	// DataAware, refits it; plain is the graph before the refit.
+	build := func(a alloc) (out, plain *ir.Graph, second map[*ir.Node]*ir.Node, err error) {
+		out, second, err = factorizedGraph(g, factors, a)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		if !opts.DataAware && opts.Finetune <= 0 {
+			return out, nil, second, nil
+		}
+		plain = shallowClone(out)
+		if opts.DataAware {
+			report(Progress{Stage: "refit"})
+			for n2 := range second {
+				if n2.OpType == "MatMul" {
+					delete(second, n2) // no bias input to refit
+				}
+			}
+			if err := cal.refitGraph(out, second); err != nil {
+				return nil, nil, nil, err
+			}
+		}
+		return out, plain, second, nil
+	}
+	t0 := time.Now()
+	out, plain, second, err := build(a)
 	if err != nil {
 		return nil, err
 	}
-	if opts.DataAware || opts.Finetune > 0 {
-		res.Plain = shallowClone(out)
-	}
-	if opts.DataAware {
-		report(Progress{Stage: "refit"})
-		for n2 := range second {
-			if n2.OpType == "MatMul" {
-				delete(second, n2) // no bias input to refit
-			}
-		}
-		if err := cal.refitGraph(out, second); err != nil {
+	res.stage("write and refit", t0)
+	// Guard: the refit changes the ranking of allocations (a baseline
+	// whose plain factors are poor may refit well), so with the refit
+	// COBLA's allocation competes again with the warm-start baselines,
+	// refitted too, on the held-out images; the best one is kept. A
+	// baseline is skipped when its refit would pass the time limit.
+	if opts.Method == MethodCOBLA && opts.DataAware {
+		t0 := time.Now()
+		f0, err := cal.heldObjective(out)
+		if err != nil {
 			return nil, err
 		}
+		res.Guard = append(res.Guard, GuardEntry{Name: info.chosen, HeldOutObjective: f0})
+		for _, b := range info.baselines {
+			if sameAlloc(b.a, a) {
+				continue
+			}
+			if cal.late(cal.refitTime() + cal.passTime(len(cal.held)) + cal.finetuneTime() + cal.judgeTime()) {
+				res.Guard = append(res.Guard, GuardEntry{Name: b.name, Skipped: true})
+				continue
+			}
+			o2, p2, s2, err := build(b.a)
+			if err != nil {
+				return nil, err
+			}
+			f2, err := cal.heldObjective(o2)
+			if err != nil {
+				return nil, err
+			}
+			res.Guard = append(res.Guard, GuardEntry{Name: b.name, HeldOutObjective: f2})
+			if f2 < f0 {
+				a, out, plain, second, f0 = b.a, o2, p2, s2, f2
+				res.Chosen = b.name + " (refit better on held-out images)"
+			}
+		}
+		res.stage("guard", t0)
 	}
+	res.Plain = plain
 	if opts.Finetune > 0 {
+		t0 := time.Now()
 		factored := map[*ir.Node]bool{}
 		for n2 := range second {
 			factored[n2] = true
@@ -349,11 +434,14 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 		if !res.FinetuneKept {
 			out.Initializers = saved
 		}
+		res.stage("finetune", t0)
 	}
 	if cal != nil {
+		t0 := time.Now()
 		if err := cal.judge(out, res); err != nil {
 			return nil, err
 		}
+		res.stage("judge", t0)
 	}
 	res.MACsAfter, res.ParamsAfter = p.cost(a)
 	res.Graph = out
@@ -456,12 +544,26 @@ type calibRun struct {
 	labels   []int
 	deadline time.Time
 	// fwdPer is the measured forward time per calibration image (0 until
-	// measured), from which the stages after the solve are budgeted.
+	// measured), from which the stages after the solve are budgeted;
+	// load scales it by how much slower the solver's evaluations have
+	// become since it was measured (0: not tracked; never below 1, as the
+	// first evaluation includes the warm-up).
 	fwdPer time.Duration
+	load   float64
+	// targets caches the original network's sampled layer outputs for
+	// the refit (nil until the first refit).
+	targets map[string][]float32
 }
 
-// passTime estimates a forward pass over n calibration images.
-func (c *calibRun) passTime(n int) time.Duration { return c.fwdPer * time.Duration(n) }
+// passTime estimates a forward pass over n calibration images at the
+// machine's current speed.
+func (c *calibRun) passTime(n int) time.Duration {
+	t := c.fwdPer * time.Duration(n)
+	if c.load > 0 {
+		t = time.Duration(float64(t) * math.Min(math.Max(c.load, 1), 4))
+	}
+	return t
+}
 
 // judgeTime estimates the final judgement: three held-out passes.
 func (c *calibRun) judgeTime() time.Duration { return 3 * c.passTime(len(c.held)) }
@@ -473,6 +575,15 @@ func (c *calibRun) refitTime() time.Duration {
 		return 0
 	}
 	return 3 * c.passTime(min(refitImages, len(c.train)))
+}
+
+// guardTime estimates the refits and held-out passes of the two
+// baselines that compete with COBLA's allocation after the refit.
+func (c *calibRun) guardTime() time.Duration {
+	if !c.opts.DataAware || c.opts.Method != MethodCOBLA {
+		return 0
+	}
+	return 2 * (c.refitTime() + c.passTime(len(c.held)))
 }
 
 // finetuneTime estimates the finetune (forward and backward ≈ three
@@ -577,30 +688,69 @@ func (c *calibRun) weightsOf(a alloc) [][]float32 {
 	return w
 }
 
-// cobla solves the relaxation from the greedy allocation and rounds it.
-func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, error) {
+// solveInfo describes how COBLA's allocation was found.
+type solveInfo struct {
+	iters int
+	stop  string // why the SQP stopped
+	// chosen names the kept candidate; baselines are the warm-start
+	// allocations (greedy, uniform) the result must not be worse than.
+	chosen    string
+	baselines []candidate
+}
+
+// candidate is a named rank allocation.
+type candidate struct {
+	name string
+	a    alloc
+}
+
+// cobla solves the relaxation from the better of the greedy and uniform
+// allocations and rounds it; the baselines compete with the roundings.
+func (c *calibRun) cobla(report func(Progress)) (alloc, solveInfo, error) {
 	p := c.p
-	// Warm start: the better baseline on the training images.
-	var fwdTime time.Duration
-	g0 := p.greedy()
-	x0 := p.binaryMasks(g0)
-	u0 := p.uniform()
-	if xu := p.binaryMasks(u0); true {
-		solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+	var info solveInfo
+	solve := c.train[:min(len(c.train), c.opts.SolveImages)]
+	g0, u0 := p.greedy(), p.uniform()
+	info.baselines = []candidate{{"greedy warm start", p.promote(g0)}, {"uniform warm start", p.promote(u0)}}
+	// The baselines are candidates too: judge them on the held-out images
+	// now, which measures the forward time per image that budgets the
+	// stages after the solve.
+	heldF := make([]float64, len(info.baselines))
+	t0 := time.Now()
+	for i, b := range info.baselines {
+		f, err := c.obj.valueW(c.weightsOf(b.a), c.held)
+		if err != nil {
+			return alloc{}, info, err
+		}
+		heldF[i] = f
+	}
+	c.fwdPer = time.Since(t0) / time.Duration(len(info.baselines)*len(c.held))
+	// value evaluates the objective on the solver's images; the ratio of
+	// its time to that of the first evaluation tracks the machine's load.
+	var first time.Duration
+	value := func(x []float64) (float64, error) {
 		t0 := time.Now()
-		fg0, err := c.obj.value(x0, solve)
-		fwdTime = time.Since(t0)
-		c.fwdPer = fwdTime / time.Duration(max(1, len(solve)))
-		if err != nil {
-			return alloc{}, 0, err
+		f, err := c.obj.value(x, solve)
+		if d := time.Since(t0); first == 0 {
+			first = d
+		} else {
+			c.load = float64(d) / float64(first)
 		}
-		fu0, err := c.obj.value(xu, solve)
-		if err != nil {
-			return alloc{}, 0, err
-		}
-		if fu0 < fg0 {
-			x0 = xu
-		}
+		return f, err
+	}
+	// Warm start: the better baseline on the training images.
+	x0 := p.binaryMasks(g0)
+	fg0, err := value(x0)
+	if err != nil {
+		return alloc{}, info, err
+	}
+	xu := p.binaryMasks(u0)
+	fu0, err := value(xu)
+	if err != nil {
+		return alloc{}, info, err
+	}
+	if fu0 < fg0 {
+		x0 = xu
 	}
 	// Dense layers of the greedy start are at kmax in the relaxation,
 	// which costs less than dense, so x0 is feasible.
@@ -624,71 +774,75 @@ func (c *calibRun) cobla(start time.Time, report func(Progress)) (alloc, int, er
 		fs.a = append(fs.a, a)
 		fs.b = append(fs.b, float64(p.budgetParams-p.parFixed)*s)
 	}
-	// The solver stops early enough to leave time for what follows, as
-	// measured by the warm-start evaluation above: the held-out passes
-	// of the candidates (baselines, nearest and stochastic roundings,
-	// each twice), the refit, the finetune and the judgement, plus a
-	// twentieth of the limit.
-	nCands := 2 + 2*(1+c.opts.Roundings)
-	post := time.Duration(nCands)*c.passTime(len(c.held)) + c.refitTime() + c.finetuneTime() + c.judgeTime()
-	var deadline time.Time
-	if !c.deadline.IsZero() {
-		deadline = c.deadline.Add(-post - c.opts.TimeLimit/20)
+	// The solver stops early enough to leave time for what follows, at
+	// the machine's current speed: the held-out passes of the candidates
+	// (nearest and stochastic roundings, each twice), the refits (the chosen allocation's and the baselines'),
+	// the finetune and the judgement, plus a twentieth of the limit.
+	nCands := 2 * (1 + c.opts.Roundings)
+	deadline := func() time.Time {
+		if c.deadline.IsZero() {
+			return time.Time{}
+		}
+		post := time.Duration(nCands)*c.passTime(len(c.held)) + c.refitTime() + c.guardTime() + c.finetuneTime() + c.judgeTime()
+		return c.deadline.Add(-post - c.opts.TimeLimit/20)
 	}
 	iterStart := time.Now()
 	cfg := sqpConfig{maxIter: c.opts.MaxIter, deadline: deadline, mem: 8,
 		progress: func(it int, f float64) {
 			per := time.Since(iterStart) / time.Duration(it)
 			eta := per * time.Duration(c.opts.MaxIter-it)
-			if !deadline.IsZero() {
-				eta = min(eta, time.Until(deadline))
+			if dl := deadline(); !dl.IsZero() {
+				eta = min(eta, time.Until(dl))
 			}
 			report(Progress{Stage: "solve", Iter: it, MaxIter: c.opts.MaxIter, Objective: f, ETA: max(eta, 0)})
 		}}
-	solve := c.train[:min(len(c.train), c.opts.SolveImages)]
 	fg := func(x []float64) (float64, []float64, error) { return c.obj.grad(x, solve) }
-	fv := func(x []float64) (float64, error) { return c.obj.value(x, solve) }
 	report(Progress{Stage: "solve", MaxIter: c.opts.MaxIter})
-	x, _, iters, err := sqp(fg, fv, fs, x0, cfg)
+	x, _, iters, stop, err := sqp(fg, value, fs, x0, cfg)
 	if err != nil {
-		return alloc{}, 0, err
+		return alloc{}, info, err
 	}
+	info.iters, info.stop = iters, stop
 	// Candidates: both baselines, the nearest rounding and stochastic
 	// ones, each also with the relaxed masks kept as singular-value scales.
-	cands := []alloc{p.promote(g0), p.promote(u0)}
-	add := func(a alloc) {
-		cands = append(cands, p.promote(a), p.promote(p.withScales(a, x)))
+	cands := append([]candidate(nil), info.baselines...)
+	add := func(name string, a alloc) {
+		cands = append(cands, candidate{name, p.promote(a)}, candidate{name + " with scales", p.promote(p.withScales(a, x))})
 	}
-	add(p.roundMasks(x, nil))
+	add("nearest rounding", p.roundMasks(x, nil))
 	rng := rand.New(rand.NewPCG(c.opts.Seed, 0xc0b1a))
 	for r := 0; r < c.opts.Roundings; r++ {
-		add(p.roundMasks(x, rng))
+		add(fmt.Sprintf("stochastic rounding %d", r+1), p.roundMasks(x, rng))
 	}
 	best, bestF := -1, math.Inf(1)
-	// The baselines and the nearest roundings are always judged; with a
-	// time limit the stochastic ones are skipped when judging one more
-	// would leave too little time for the refit and the judgement.
-	after := c.passTime(len(c.held)) + c.refitTime() + c.judgeTime()
-	for i, a := range cands {
+	// The baselines (judged above) and the nearest roundings are always
+	// judged; with a time limit the stochastic ones are skipped when
+	// judging one more would leave too little time for the refit, the
+	// guard and the judgement.
+	after := c.passTime(len(c.held)) + c.refitTime() + c.guardTime() + c.judgeTime()
+	for i, cd := range cands {
 		if i >= 4 && c.late(after) {
 			break
 		}
 		report(Progress{Stage: "round", Iter: i + 1, MaxIter: len(cands)})
-		if !p.fits(p.cost(a)) {
+		if !p.fits(p.cost(cd.a)) {
 			continue
 		}
-		f, err := c.obj.valueW(c.weightsOf(a), c.held)
-		if err != nil {
-			return alloc{}, 0, err
+		var f float64
+		if i < len(heldF) {
+			f = heldF[i]
+		} else if f, err = c.obj.valueW(c.weightsOf(cd.a), c.held); err != nil {
+			return alloc{}, info, err
 		}
 		if f < bestF {
 			best, bestF = i, f
 		}
 	}
 	if best < 0 {
-		return alloc{}, 0, fmt.Errorf("compress: internal: no rounding fits the budget")
+		return alloc{}, info, fmt.Errorf("compress: internal: no rounding fits the budget")
 	}
-	return cands[best], iters, nil
+	info.chosen = cands[best].name
+	return cands[best].a, info, nil
 }
 
 // graphObjective returns the objective of graph g and its weights.

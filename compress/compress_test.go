@@ -326,3 +326,41 @@ func TestDataAwareSmall(t *testing.T) {
 		t.Errorf("refit did not lower the held-out objective: %.4f → %.4f", objs[0], objs[1])
 	}
 }
+
+// TestCOBLAGuard: with the refit, COBLA's result is never worse on the
+// held-out images than the greedy and uniform baselines refitted the
+// same way, and the guard keeps the best allocation it judged.
+func TestCOBLAGuard(t *testing.T) {
+	m := loadFixture(t, "fmnist-small")
+	cal := loadCalib(t, "train", 0, 256)
+	budget := Budget{MACs: m.Info().MACs * 3 / 10}
+	run := func(meth Method) *Result {
+		res, err := Compress(context.Background(), m, Options{Method: meth, Budget: budget, Calib: cal, Seed: 5, Threads: 2, DataAware: true, MaxIter: 2, Roundings: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkResult(t, res, budget)
+		return res
+	}
+	res := run(MethodCOBLA)
+	t.Logf("cobla: stop %q, kept %q, guard %+v, held-out objective %.5f", res.Stop, res.Chosen, res.Guard, res.HeldOutObjective)
+	if res.Stop == "" || res.Chosen == "" || len(res.Guard) == 0 {
+		t.Fatalf("solver stop %q, chosen %q, guard %v: not reported", res.Stop, res.Chosen, res.Guard)
+	}
+	best := math.Inf(1)
+	for _, g := range res.Guard {
+		if !g.Skipped {
+			best = min(best, g.HeldOutObjective)
+		}
+	}
+	if math.Abs(res.HeldOutObjective-best) > 1e-9*math.Abs(best) {
+		t.Errorf("kept held-out objective %.6f, best judged %.6f", res.HeldOutObjective, best)
+	}
+	for _, meth := range []Method{MethodGreedy, MethodUniform} {
+		b := run(meth)
+		t.Logf("%s: held-out objective %.5f", meth, b.HeldOutObjective)
+		if res.HeldOutObjective > b.HeldOutObjective*(1+1e-6) {
+			t.Errorf("cobla held-out objective %.6f is worse than %s's %.6f", res.HeldOutObjective, meth, b.HeldOutObjective)
+		}
+	}
+}

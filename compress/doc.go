@@ -64,7 +64,7 @@
 // start is the better of the greedy and uniform allocations on the
 // training images. It stops at Options.MaxIter iterations, at a step below
 // 1e-4, or when the time left in Options.TimeLimit is what the later
-// stages need (see Time limit).
+// stages need (see Time limit); Result.Stop says which.
 //
 // # Rounding
 //
@@ -104,13 +104,25 @@
 // finetuned factors are kept only when their held-out objective is no
 // worse (Result.FinetuneKept).
 //
+// The refit changes how allocations rank: a baseline whose plain SVD
+// factors do poorly may refit well. So with DataAware, COBLA's kept
+// rounding competes once more with the greedy and uniform warm starts,
+// each refitted the same way, on the held-out images; the allocation with
+// the lowest held-out objective is kept (Result.Guard lists the
+// comparison, Result.Chosen the winner). COBLA's result is therefore
+// never worse on the held-out images than either baseline with the refit,
+// unless the time limit left no time to refit a baseline (marked Skipped).
+//
 // # Time limit
 //
 // Options.TimeLimit bounds the whole Compress call from its start,
-// decomposition included. The forward time per image measured at the
-// warm start budgets what follows the solve: the held-out passes of the
-// rounding candidates, the refit (about three passes over its images),
-// the finetune (at most 40% of the limit) and the judgement (three
+// decomposition included. The forward time per image, measured when the
+// baselines are judged on the held-out images before the solve and
+// scaled by how much slower the solver's evaluations have become since
+// (the load of the machine), budgets what follows the solve: the
+// held-out passes of the rounding candidates, the refit (about three passes over its images;
+// the original network's layer outputs are computed once and shared by
+// every refit), the guard's two baseline refits, the finetune (at most 40% of the limit) and the judgement (three
 // held-out passes), plus a twentieth of the limit. The SQP does not
 // start a value or gradient evaluation that would end past its deadline;
 // stochastic roundings are skipped, refit layers keep their SVD factors

@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -445,7 +446,7 @@ func TestSQPQuadratic(t *testing.T) {
 	fv := func(x []float64) (float64, error) { f, _, err := fg(x); return f, err }
 	x0 := make([]float64, n)
 	fs := &feasibleSet{a: [][]float64{a}, b: []float64{b}}
-	x, f, _, err := sqp(fg, fv, fs, x0, sqpConfig{maxIter: 60, mem: 8})
+	x, f, _, _, err := sqp(fg, fv, fs, x0, sqpConfig{maxIter: 60, mem: 8})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -504,5 +505,41 @@ func TestProjectTwoHalfSpaces(t *testing.T) {
 		if dot(a1, p) <= fs.b[0] && dot(a2, p) <= fs.b[1] && dist(p) < d0-1e-9 {
 			t.Fatalf("feasible point closer than the projection: %v < %v", dist(p), d0)
 		}
+	}
+}
+
+// TestSQPStops: the solver reports why it stopped; past its deadline it
+// returns the start point without an iteration.
+func TestSQPStops(t *testing.T) {
+	n := 20
+	c := make([]float64, n)
+	a := make([]float64, n)
+	for i := range c {
+		c[i], a[i] = 0.3+0.02*float64(i), 1
+	}
+	fg := func(x []float64) (float64, []float64, error) {
+		var f float64
+		g := make([]float64, n)
+		for i := range x {
+			f += (x[i] - c[i]) * (x[i] - c[i])
+			g[i] = 2 * (x[i] - c[i])
+		}
+		return f, g, nil
+	}
+	fv := func(x []float64) (float64, error) { f, _, err := fg(x); return f, err }
+	fs := &feasibleSet{a: [][]float64{a}, b: []float64{float64(n) / 4}}
+	x0 := make([]float64, n)
+	past := func() time.Time { return time.Now().Add(-time.Second) }
+	x, _, it, stop, err := sqp(fg, fv, fs, x0, sqpConfig{maxIter: 10, mem: 4, deadline: past})
+	if err != nil || it != 0 || stop != stopTime || !slices.Equal(x, x0) {
+		t.Errorf("past the deadline: %d iterations, stop %q, moved %v, err %v", it, stop, !slices.Equal(x, x0), err)
+	}
+	_, _, it, stop, err = sqp(fg, fv, fs, x0, sqpConfig{maxIter: 100, mem: 4})
+	if err != nil || stop == stopTime || stop == stopIterations {
+		t.Errorf("unlimited: %d iterations, stop %q, err %v; want convergence", it, stop, err)
+	}
+	_, _, it, stop, _ = sqp(fg, fv, fs, x0, sqpConfig{maxIter: 1, mem: 4})
+	if it != 1 || stop != stopIterations {
+		t.Errorf("one iteration allowed: %d iterations, stop %q", it, stop)
 	}
 }

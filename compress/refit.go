@@ -101,6 +101,33 @@ func positions(hw, n int) []int {
 	return ps
 }
 
+// originalOutputs runs the original network over the first n training
+// images (batch b) and samples the outputs of every decomposable layer,
+// keyed by output name.
+func (c *calibRun) originalOutputs(b, n int) (map[string][]float32, error) {
+	origNet, err := buildNet(c.g, b, c.opts.Kernels, nil)
+	if err != nil {
+		return nil, err
+	}
+	replaced := map[*ir.Node]bool{}
+	for _, f := range c.p.factors {
+		replaced[f.l.node] = true
+	}
+	ow := make([][]float32, len(origNet.layers))
+	for i, l := range origNet.layers {
+		ow[i] = l.w
+	}
+	target := map[string][]float32{}
+	so := newSweep(origNet, c.pool, c.obj.images, c.train[:n])
+	err = so.run(ow, nil, func(st *step) error {
+		if st.layer >= 0 && replaced[st.node] {
+			target[st.out] = sampleRows(so.vals[st.out], n, st.op.outShape())
+		}
+		return nil
+	})
+	return target, err
+}
+
 // refitGraph refits the second factors of out (nodes in second, mapped
 // to the original node they replace) in place.
 func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error {
@@ -111,35 +138,19 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 		n, b = min(len(c.train), refitImages), min(len(c.train), refitImages)
 	}
 	idx := c.train[:n]
-	origNet, err := buildNet(c.g, b, c.opts.Kernels, nil)
-	if err != nil {
-		return err
-	}
 	compNet, err := buildNet(out, b, c.opts.Kernels, nil)
 	if err != nil {
 		return err
 	}
-	// 1. Original outputs of the replaced layers at sampled positions.
-	target := map[string][]float32{} // output name → N × samples
-	replaced := map[*ir.Node]bool{}
-	for _, o := range second {
-		replaced[o] = true
-	}
-	ow := make([][]float32, len(origNet.layers))
-	for i, l := range origNet.layers {
-		ow[i] = l.w
-	}
-	so := newSweep(origNet, c.pool, c.obj.images, idx)
-	err = so.run(ow, nil, func(st *step) error {
-		if st.layer < 0 || !replaced[st.node] {
-			return nil
+	// 1. Original outputs of every decomposable layer at sampled
+	// positions, computed once per Compress call (the guard refits
+	// several allocations).
+	if c.targets == nil {
+		if c.targets, err = c.originalOutputs(b, n); err != nil {
+			return err
 		}
-		target[st.out] = sampleRows(so.vals[st.out], n, st.op.outShape())
-		return nil
-	})
-	if err != nil {
-		return err
 	}
+	target := c.targets
 	// 2. Compressed network, refitting each second factor before it runs.
 	cw := make([][]float32, len(compNet.layers))
 	for i, l := range compNet.layers {
@@ -152,8 +163,8 @@ func (c *calibRun) refitGraph(out *ir.Graph, second map[*ir.Node]*ir.Node) error
 		layerOf[l.node] = i
 	}
 	origOf := map[*ir.Node]*wlayer{}
-	for _, l := range origNet.layers {
-		origOf[l.node] = l
+	for _, f := range c.p.factors {
+		origOf[f.l.node] = f.l
 	}
 	type firstOf struct {
 		orig   *wlayer

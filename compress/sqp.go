@@ -238,19 +238,31 @@ func solveQP(h *lbfgs, fs *feasibleSet, x, g []float64, iters int) []float64 {
 
 // sqpConfig controls the solver.
 type sqpConfig struct {
-	maxIter  int
-	deadline time.Time
+	maxIter int
+	// deadline, when set, returns the time by which the solver must stop
+	// (zero: none); it is asked again before every evaluation, so it may
+	// follow the measured speed of the machine.
+	deadline func() time.Time
 	mem      int
 	progress func(iter int, f float64)
 }
+
+// Why the solver stopped (Result.Stop).
+const (
+	stopIterations = "iteration limit"
+	stopTime       = "time limit"
+	stopStep       = "converged (step below 1e-4)"
+	stopDescent    = "converged (no descent direction)"
+	stopCurvature  = "no decrease after raising the curvature"
+)
 
 // sqp minimizes f over the feasible set from the feasible point x0 by
 // sequential quadratic programming with an L-BFGS Hessian and a
 // backtracking line search on the ℓ1 exact-penalty merit function
 // f + μ·Σ max(0, aᵀx − b) (the iterates stay feasible, so the penalty is
 // zero along the path, but the merit guards against rounding drift).
-func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) (float64, error), fs *feasibleSet, x0 []float64, cfg sqpConfig) ([]float64, float64, int, error) {
-	x := append([]float64(nil), x0...)
+func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) (float64, error), fs *feasibleSet, x0 []float64, cfg sqpConfig) (x []float64, f float64, it int, stop string, err error) {
+	x = append([]float64(nil), x0...)
 	t0 := time.Now()
 	f, g, err := fg(x)
 	// Costs of a gradient and of a value (first guess: a third of the
@@ -259,7 +271,7 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 	tFG := time.Since(t0)
 	tFV := tFG / 3
 	if err != nil {
-		return nil, 0, 0, err
+		return nil, 0, 0, "", err
 	}
 	n := len(x)
 	var gmax float64
@@ -276,10 +288,17 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 		return v
 	}
 	mu := 1.0
-	it := 0
-	late := func(d time.Duration) bool { return !cfg.deadline.IsZero() && time.Now().Add(d).After(cfg.deadline) }
+	late := func(d time.Duration) bool {
+		if cfg.deadline == nil {
+			return false
+		}
+		dl := cfg.deadline()
+		return !dl.IsZero() && time.Now().Add(d).After(dl)
+	}
+	stop = stopIterations
 	for ; it < cfg.maxIter; it++ {
 		if late(tFV) {
+			stop = stopTime
 			break
 		}
 		z := solveQP(h, fs, x, g, 200)
@@ -290,10 +309,12 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			dmax = math.Max(dmax, math.Abs(d[i]))
 		}
 		if dmax < 1e-4 {
+			stop = stopStep
 			break
 		}
 		slope := dot(g, d) - mu*viol(x)
 		if slope >= 0 {
+			stop = stopDescent
 			break
 		}
 		phi0 := f + mu*viol(x)
@@ -310,7 +331,7 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			fn, err = fv(xn)
 			tFV = time.Since(t1)
 			if err != nil {
-				return nil, 0, it, err
+				return nil, 0, it, "", err
 			}
 			if fn+mu*viol(xn) <= phi0+1e-4*alpha*slope {
 				accepted = true
@@ -324,6 +345,7 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			h.sigma *= 4
 			h.refresh()
 			if h.sigma > 1e12 {
+				stop = stopCurvature
 				break
 			}
 			continue
@@ -335,13 +357,14 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			if cfg.progress != nil {
 				cfg.progress(it, f)
 			}
+			stop = stopTime
 			break
 		}
 		t1 := time.Now()
 		fn2, gn, err := fg(xn)
 		tFG = time.Since(t1)
 		if err != nil {
-			return nil, 0, it, err
+			return nil, 0, it, "", err
 		}
 		s := make([]float64, n)
 		y := make([]float64, n)
@@ -355,5 +378,5 @@ func sqp(fg func(x []float64) (float64, []float64, error), fv func(x []float64) 
 			cfg.progress(it+1, f)
 		}
 	}
-	return x, f, it, nil
+	return x, f, it, stop, nil
 }

@@ -129,7 +129,13 @@ type CompressReport struct {
 	WrittenSeconds   float64 `json:"written_seconds"`
 	WrittenPeakRSSMB float64 `json:"written_peak_rss_mb"`
 	Iterations       int     `json:"iterations"`
-	Calib            string  `json:"calib,omitempty"`
+	// COBLA: why the solver stopped, which allocation was kept, the
+	// allocations compared after the refit, and the time of each stage.
+	Stop   string                `json:"stop,omitempty"`
+	Chosen string                `json:"chosen,omitempty"`
+	Guard  []compress.GuardEntry `json:"guard,omitempty"`
+	Stages []compress.StageTime  `json:"stages,omitempty"`
+	Calib  string                `json:"calib,omitempty"`
 	// Held-out calibration images (labels needed for top-1).
 	Top1Before *float64 `json:"top1_before"`
 	Top1After  *float64 `json:"top1_after"`
@@ -290,6 +296,7 @@ func (o *compressOpts) run(e *env, args []string) error {
 		BudgetMACs: copts.Budget.MACs, BudgetParams: copts.Budget.Params,
 		MACsBefore: res.MACsBefore, MACsAfter: res.MACsAfter, ParamsBefore: res.ParamsBefore, ParamsAfter: res.ParamsAfter,
 		Ranks: map[string]RankOut{}, Seconds: res.Seconds, TimeLimit: o.timeLimit.String(), WrittenSeconds: written, WrittenPeakRSSMB: writtenRSS, Iterations: res.Iterations, Calib: calibSpec,
+		Stop: res.Stop, Chosen: res.Chosen, Guard: res.Guard, Stages: res.Stages,
 		Top1Before: nanToNil(res.HeldOutTop1Before), Top1After: nanToNil(res.HeldOutTop1After), Layers: res.Ranks}
 	for _, r := range res.Ranks {
 		out.Ranks[r.Layer] = RankOut{Kept: r.Kept, Full: r.Full, Dense: r.Dense}
@@ -392,7 +399,8 @@ func sweep(e *env, ctx context.Context, m *runtime.Model, ds data.Dataset, fract
 		return t1, err
 	}
 	add := func(meth string, f float64, res *compress.Result, t1 *float64) {
-		p := report.SweepPoint{Method: meth, Fraction: f, MACs: res.MACsAfter, Params: res.ParamsAfter, Top1: math.NaN(), Seconds: res.Seconds}
+		p := report.SweepPoint{Method: meth, Fraction: f, MACs: res.MACsAfter, Params: res.ParamsAfter, Top1: math.NaN(), Seconds: res.Seconds,
+			Iterations: res.Iterations, Stop: res.Stop, Chosen: res.Chosen}
 		if t1 != nil {
 			p.Top1 = *t1
 		}
@@ -435,6 +443,9 @@ func printCompress(e *env, r *CompressReport) {
 	w := e.stdout
 	fmt.Fprintf(w, "model    %s → %s\n", r.Model, r.Out)
 	fmt.Fprintf(w, "method   %s (scheme %s), %d iterations, %.1f s\n", r.Method, r.Scheme, r.Iterations, r.Seconds)
+	if r.Stop != "" {
+		fmt.Fprintf(w, "solver   stopped: %s; kept: %s\n", r.Stop, r.Chosen)
+	}
 	fmt.Fprintf(w, "targets  %s\n", r.Targets)
 	fmt.Fprintf(w, "MACs     %s → %s (%.1f%%)\n", humanCount(r.MACsBefore), humanCount(r.MACsAfter), 100*float64(r.MACsAfter)/float64(r.MACsBefore))
 	fmt.Fprintf(w, "params   %s → %s (%.1f%%)\n", humanCount(r.ParamsBefore), humanCount(r.ParamsAfter), 100*float64(r.ParamsAfter)/float64(r.ParamsBefore))

@@ -104,6 +104,11 @@ type SweepPoint struct {
 	Params   int64   `json:"params"`
 	Top1     float64 `json:"top1"`
 	Seconds  float64 `json:"seconds"`
+	// COBLA only: solver iterations, why it stopped and which
+	// allocation was kept.
+	Iterations int    `json:"iterations,omitempty"`
+	Stop       string `json:"stop,omitempty"`
+	Chosen     string `json:"chosen,omitempty"`
 }
 
 // WriteJSON writes r as indented JSON.
