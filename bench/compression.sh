@@ -58,7 +58,8 @@ L.push('# COMPRESSION', '');
 L.push(`Written by \`make compression\` (bench/compression.sh) on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`edge compress\`: calibration ${calib}, evaluation ${evalData} (test split), budgets as fractions of the whole network's MACs; every method with the default data-aware refit. Per-model HTML reports: bench/out/*-report.html; raw JSON: bench/out/*-compress*.json.`, '');
 if (note) L.push(note, '');
 L.push('## Bar 1: top-1 by budget and method', '');
-L.push('| model | dense top-1 | budget | cobla | greedy | uniform | cobla ≥ baselines | cobla-plain (no refit) | cobla seconds |', '|---|---|---|---|---|---|---|---|---|');
+L.push('COBLA keeps the best of its roundings and the two warm starts (greedy, uniform) judged on the held-out quarter of the calibration images, first with the plain SVD factors, then once more after the refit (since commit 7a87a49); "kept" names the winner, "stop" why the SQP stopped.', '');
+L.push('| model | dense top-1 | budget | cobla | greedy | uniform | cobla ≥ baselines | cobla-plain (no refit) | cobla seconds | SQP iterations, stop | kept |', '|---|---|---|---|---|---|---|---|---|---|---|');
 for (const f of files) {
   const j = JSON.parse(fs.readFileSync(f));
   const by = {};
@@ -67,7 +68,7 @@ for (const f of files) {
     const r = by[fr];
     const t = (m) => r[m]?.top1;
     const ok = t('cobla') >= Math.max(t('greedy') ?? -1, t('uniform') ?? -1);
-    L.push(`| ${nm(j)} | ${f4(j.eval?.top1_before)} | ${fr} | ${f4(t('cobla'))} | ${f4(t('greedy'))} | ${f4(t('uniform'))} | ${ok ? 'yes' : 'NO'} | ${f4(t('cobla-plain'))} | ${r.cobla?.seconds.toFixed(0)} |`);
+    L.push(`| ${nm(j)} | ${f4(j.eval?.top1_before)} | ${fr} | ${f4(t('cobla'))} | ${f4(t('greedy'))} | ${f4(t('uniform'))} | ${ok ? 'yes' : 'NO'} | ${f4(t('cobla-plain'))} | ${r.cobla?.seconds.toFixed(0)} | ${r.cobla?.iterations ?? '—'}${r.cobla?.stop ? ', ' + r.cobla.stop : ''} | ${r.cobla?.chosen ?? '—'} |`);
   }
 }
 L.push('', `## Bar 2: fmnist-vgg16 within 1.0 point of dense at 0.4, 3 points at 0.3`, '');
