@@ -78,19 +78,7 @@ func TestReleasedWeights(t *testing.T) {
 			if m.Info().WeightBytes != ref.Info().WeightBytes || m.Info().Params != ref.Info().Params {
 				t.Errorf("weights %d B / %d params, want %d / %d", m.Info().WeightBytes, m.Info().Params, ref.Info().WeightBytes, ref.Info().Params)
 			}
-			for _, batch := range []int{1, 2} { // batch 2 reads the weights back
-				got, err := runBatch(t, m, batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				want, err := runBatch(t, ref, batch)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !got.Shape.Equal(want.Shape) || fmt.Sprint(got.F32) != fmt.Sprint(want.F32) {
-					t.Fatalf("batch %d: output differs from the model built from the decoded graph", batch)
-				}
-			}
+			sameOutputs(t, m, ref) // batch 2 reads the weights back
 			if m.released {
 				t.Fatal("weights still released after a plan for batch 2")
 			}
@@ -258,4 +246,23 @@ func vmHWM() int64 { return max(procKB("VmHWM"), 0) }
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
+}
+
+// sameOutputs checks that m gives ref's outputs bit for bit at batch 1
+// and then batch 2 (ref: the model built from the decoded graph).
+func sameOutputs(t *testing.T, m, ref *Model) {
+	t.Helper()
+	for _, batch := range []int{1, 2} {
+		got, err := runBatch(t, m, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want, err := runBatch(t, ref, batch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got.Shape.Equal(want.Shape) || fmt.Sprint(got.F32) != fmt.Sprint(want.F32) {
+			t.Fatalf("batch %d: output differs from the model built from the decoded graph", batch)
+		}
+	}
 }
