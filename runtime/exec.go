@@ -161,13 +161,23 @@ func (m *Model) planWorkspace(p *plan) int {
 // (Model.Graph()); with no names, the graph outputs are returned. Input
 // tensors are only read; returned tensors belong to the caller.
 func (s *Session) RunIR(in map[string]*ir.Tensor, want ...string) (map[string]*ir.Tensor, error) {
+	return s.RunIRTo(nil, in, want...)
+}
+
+// RunIRTo is RunIR writing the results into out (made when nil), which
+// it returns: a result whose tensor in out has its element type and
+// shape is copied into that tensor's memory, the others are new tensors;
+// entries of out the run does not produce are left alone (after an
+// error, some may hold this run's values). Passing the map a previous
+// run returned, a steady-state run allocates nothing (edge bench).
+func (s *Session) RunIRTo(out, in map[string]*ir.Tensor, want ...string) (map[string]*ir.Tensor, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.closed {
 		return nil, ErrClosed
 	}
 	if p := s.samePlan(in, want); p != nil {
-		return s.execute(p, s.feeds)
+		return s.execute(p, s.feeds, out)
 	}
 	req, feeds, err := s.m.request(in, want, s.opts.Kernels)
 	if err != nil {
@@ -180,12 +190,12 @@ func (s *Session) RunIR(in map[string]*ir.Tensor, want ...string) (map[string]*i
 	s.last.p, s.last.shapes, s.last.want = nil, s.last.shapes[:0], append(s.last.want[:0], want...)
 	for i, sh := range req.shapes {
 		if req.consts[i] != nil {
-			return s.execute(p, feeds)
+			return s.execute(p, feeds, out)
 		}
 		s.last.shapes = append(s.last.shapes, slices.Clone(sh))
 	}
 	s.last.p = p
-	return s.execute(p, feeds)
+	return s.execute(p, feeds, out)
 }
 
 // samePlan returns the previous run's plan when in and want ask for
@@ -354,8 +364,9 @@ func (s *Session) bindPlan(p *plan) *binding {
 	return b
 }
 
-// execute runs a plan with the given graph inputs.
-func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, error) {
+// execute runs a plan with the given graph inputs, writing the results
+// into result (RunIRTo).
+func (s *Session) execute(p *plan, feeds []*ir.Tensor, result map[string]*ir.Tensor) (map[string]*ir.Tensor, error) {
 	b := s.bindPlan(p)
 	t := b.tensors
 	for i, id := range p.inputs {
@@ -363,9 +374,12 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 			t[id] = feeds[i]
 		}
 	}
-	result := make(map[string]*ir.Tensor, len(p.want))
+	if result == nil {
+		result = make(map[string]*ir.Tensor, len(p.want))
+	}
 	for _, id := range p.preSnap {
-		result[p.vals[id].name] = t[id].Clone()
+		name := p.vals[id].name
+		result[name] = copyTensor(result[name], t[id])
 	}
 	prof := s.opts.Profile
 	if prof && s.prof.p != p {
@@ -406,7 +420,8 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 			}
 		}
 		for _, id := range st.snap {
-			result[p.vals[id].name] = t[id].Clone()
+			name := p.vals[id].name
+			result[name] = copyTensor(result[name], t[id])
 		}
 	}
 	if prof {
@@ -417,4 +432,18 @@ func (s *Session) execute(p *plan, feeds []*ir.Tensor) (map[string]*ir.Tensor, e
 		b.noted = b.ws
 	}
 	return result, nil
+}
+
+// copyTensor copies src into dst when dst has its element type, shape
+// and lengths, and returns dst; otherwise it returns a copy of src.
+func copyTensor(dst, src *ir.Tensor) *ir.Tensor {
+	if dst == nil || dst == src || dst.DType != src.DType || !slices.Equal(dst.Shape, src.Shape) ||
+		len(dst.F32) != len(src.F32) || len(dst.I64) != len(src.I64) || len(dst.I32) != len(src.I32) || len(dst.Bool) != len(src.Bool) {
+		return src.Clone()
+	}
+	copy(dst.F32, src.F32)
+	copy(dst.I64, src.I64)
+	copy(dst.I32, src.I32)
+	copy(dst.Bool, src.Bool)
+	return dst
 }
