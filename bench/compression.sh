@@ -42,7 +42,7 @@ limit=()
 status=0
 
 render() {
-	local jsons=()
+	local jsons=() name j
 	for name in $ALL_MODELS $COMPRESS_MODELS; do
 		j="bench/out/$name-compress.json"
 		[[ -s $j && " ${jsons[*]} " != *" $j "* ]] && jsons+=("$j")
@@ -110,6 +110,8 @@ for (const f of files) {
   const kept = t && t.finetune_kept !== undefined ? (t.finetune_kept ? ', kept' : ', dropped: held-out worse') : '';
   L.push(`| ${nm(j)} | ${f4(p?.top1)} | ${f4(j.eval?.top1_after)} | ${t ? f4(t.eval?.top1_after) + ` (${t.finetune_epochs} epoch${kept})` : '—'} | ${j.iterations} / ${t ? t.iterations : '—'} | ${j.seconds.toFixed(0)} / ${t ? t.seconds.toFixed(0) : '—'} |`);
 }
+// Measurements made by hand that the tables do not show (kept in the repo).
+try { L.push('', fs.readFileSync('bench/compression-notes.md', 'utf8').trim()); } catch {}
 fs.writeFileSync(out, L.join('\n') + '\n');
 console.error(`wrote ${out}`);
 JS
