@@ -114,6 +114,10 @@ var convCases = []struct {
 	{"gemmT-8x8", convCase(64, 8, 8, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	// Weights (2.4 MB) larger than L2: stream blocking and B prefetch.
 	{"gemmT-stream", convCase(256, 4, 4, 250, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	// Three row tiles and three 64-wide panels (two threads split either
+	// 2:1): the threads split K instead and add partial sums.
+	{"gemmT-splitK", convCase(512, 4, 4, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-splitK-1row", convCase(300, 2, 2, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
 }
 

@@ -403,6 +403,9 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 		t.rect(0, m, 0, n)
 		return
 	}
+	if t.runSplitK(p, threads) {
+		return
+	}
 	splitM := g.split(m, n, threads, src)
 	if src.prepackedA && !src.prepackedB && (n+g.NR-1)/g.NR >= 2*threads {
 		// A convolution (weights prepacked as A, B packed from the
@@ -517,6 +520,7 @@ type gemmTask struct {
 	parts  []int // chunk boundaries (rows or columns)
 	groups []int // runSharedB: panel groups of B; runIndirect: column chunks
 	full   []float32
+	part   []float32 // runSplitK: partial sums of K ranges 1.., m×n each
 	npad   int
 
 	// runIndirect's operands.
@@ -535,6 +539,7 @@ const (
 	jobPackB                   // runSharedB: pack the panel groups t.groups
 	jobSharedB                 // runSharedB: row chunks t.parts over t.full
 	jobIndirect                // runIndirect: indirectChunk
+	jobSplitK                  // runSplitK: K ranges t.parts, partial sums
 )
 
 var taskPool = sync.Pool{New: func() any { return new(gemmTask) }}
@@ -588,6 +593,8 @@ func (t *gemmTask) Run(_, _ int) {
 			t.sharedRows(t.parts[ci], t.parts[ci+1])
 		case jobIndirect:
 			t.indirectChunk(ci)
+		case jobSplitK:
+			t.splitKChunk(ci)
 		}
 	}
 }
@@ -629,6 +636,73 @@ func (t *gemmTask) rect(i0, i1, j0, j1 int) {
 			kc := min(blk.kc, k-pc)
 			pb := t.src.blockB(t.g, bufB, pc, kc, jc, nc)
 			t.block(sa, i0, i1, jc, nc, pc, kc, pb)
+		}
+	}
+}
+
+// runSplitK handles a product with both operands prepacked whose few
+// row tiles and column panels both do not divide among the threads (a
+// conv on a 4×4 map with 177 output channels: three 6-row tiles and
+// three 64-wide panels, either split 2:1 over two threads) but
+// whose K spans at least a block per thread: each thread multiplies all
+// tiles over its own range of K blocks, and the partial sums are added
+// (with the epilogue) after. It reports whether it ran.
+func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
+	g, m, n, k, kc := t.g, t.m, t.n, t.k, t.blk.kc
+	rows, panels := (m+g.MR-1)/g.MR, (n+g.NR-1)/g.NR
+	balanced := func(units int) bool { return units%threads == 0 || units >= 4*threads }
+	if !t.src.prepackedA || !t.src.prepackedB || t.acc || balanced(rows) || balanced(panels) || (k+kc-1)/kc < threads {
+		return false
+	}
+	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
+	sp := getScratch((threads-1)*m*n + 16)
+	defer putScratch(sp)
+	t.part = sp.buf[:(threads-1)*m*n]
+	t.dynamic(p, threads, jobSplitK, len(t.parts)-1)
+	ep := &t.ep
+	for i := 0; i < m; i++ {
+		row := t.c[i*t.ldc : i*t.ldc+n]
+		for j := range row {
+			v := row[j]
+			for q := 0; q+1 < len(t.parts)-1; q++ {
+				v += t.part[q*m*n+i*n+j]
+			}
+			if ep.RowBias != nil {
+				v += ep.RowBias[i]
+			}
+			if ep.ColBias != nil {
+				v += ep.ColBias[j]
+			}
+			if t.clamp {
+				v = min(max(v, t.lo), t.hi)
+			}
+			row[j] = v
+		}
+	}
+	t.part = nil
+	return true
+}
+
+// splitKChunk computes the K blocks [t.parts[ci], t.parts[ci+1]) of all
+// of C without the epilogue: into C for the first range, into its
+// partial-sum buffer for the others.
+func (t *gemmTask) splitKChunk(ci int) {
+	c, ldc := t.c, t.ldc
+	if ci > 0 {
+		c, ldc = t.part[(ci-1)*t.m*t.n:ci*t.m*t.n], t.n
+	}
+	k0, k1 := t.parts[ci], t.parts[ci+1]
+	sa := getScratch(t.scratchLen(t.m))
+	defer putScratch(sa)
+	for jc := 0; jc < t.n; jc += t.blk.nc {
+		nc := min(t.blk.nc, t.n-jc)
+		for pc := k0; pc < k1; pc += t.blk.kc {
+			kc := min(t.blk.kc, k1-pc)
+			flags := 0
+			if pc > k0 {
+				flags = flagAcc
+			}
+			t.blockTo(sa, c, ldc, flags, 0, t.m, jc, nc, pc, kc, t.src.blockB(t.g, nil, pc, kc, jc, nc))
 		}
 	}
 }
@@ -677,14 +751,19 @@ func (t *gemmTask) sharedRows(i0, i1 int) {
 // block multiplies rows [i0,i1) of A's K block [pc,pc+kc) by the packed
 // B block pb (columns [jc,jc+nc)), packing A into s.
 func (t *gemmTask) block(s *gemmScratch, i0, i1, jc, nc, pc, kc int, pb []float32) {
-	g, blk, c, ldc, ep := t.g, t.blk, t.c, t.ldc, &t.ep
+	t.blockTo(s, t.c, t.ldc, t.flags(pc, kc), i0, i1, jc, nc, pc, kc, pb)
+}
+
+// blockTo is block writing to c (leading dimension ldc) with the given
+// micro-kernel flags.
+func (t *gemmTask) blockTo(s *gemmScratch, c []float32, ldc, flags int, i0, i1, jc, nc, pc, kc int, pb []float32) {
+	g, blk, ep := t.g, t.blk, &t.ep
 	mr, nr := g.MR, g.NR
 	aLen := min(blk.mc, (i1-i0+mr-1)/mr*mr) * kc
 	bufA := aligned64(s.buf)[:aLen]
 	tile := aligned64(s.buf[aLen+16:])[:mr*nr]
 	lo, hi := t.lo, t.hi
 	zero := &t.zero[0]
-	flags := t.flags(pc, kc)
 	// B from memory (streamB): the kernel prefetches, into L2, the next
 	// panel this thread reads while it multiplies this one: the next
 	// panel of the block, or after the last one the first panel of the
