@@ -117,7 +117,8 @@ var convCases = []struct {
 	// Three row tiles and three 64-wide panels (two threads split either
 	// 2:1): the threads split K instead and add partial sums.
 	{"gemmT-splitK", convCase(512, 4, 4, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
-	{"gemmT-splitK-1row", convCase(300, 2, 2, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-splitK-1row", convCase(300, 2, 2, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-splitK-uneven", convCase(512, 4, 4, 95, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
 }
 

@@ -457,17 +457,19 @@ func chunkBoundsTo(dst []int, total, unit, want int) []int {
 	return append(dst, total)
 }
 
+// splitBound is boundary t of threads equal splits of total in units.
+func splitBound(total, unit, t, threads int) int {
+	if t == threads {
+		return total
+	}
+	tiles := (total + unit - 1) / unit
+	return min(total, t*tiles/threads*unit)
+}
+
 // split reports whether dividing C among threads along M balances
 // better than along N.
 func (g *GemmKernel) split(m, n, threads int, src *gemmSrc) bool {
-	// bound is boundary t of threads equal splits of total in units.
-	bound := func(total, unit, t int) int {
-		if t == threads {
-			return total
-		}
-		tiles := (total + unit - 1) / unit
-		return min(total, t*tiles/threads*unit)
-	}
+	bound := func(total, unit, t int) int { return splitBound(total, unit, t, threads) }
 	um, un := g.MR, g.NR
 	if src.alignM > 0 {
 		um = src.alignM
@@ -641,17 +643,26 @@ func (t *gemmTask) rect(i0, i1, j0, j1 int) {
 }
 
 // runSplitK handles a product with both operands prepacked whose few
-// row tiles and column panels both do not divide among the threads (a
-// conv on a 4×4 map with 177 output channels: three 6-row tiles and
-// three 64-wide panels, either split 2:1 over two threads) but
+// row tiles and column panels both split unevenly over the threads by
+// more than 15% (a conv on a 4×4 map with 177 output channels: three
+// 6-row tiles and three 64-wide panels, either split 2:1 over two
+// threads; 95 channels: panels of 64 and 31 columns) but
 // whose K spans at least a block per thread: each thread multiplies all
 // tiles over its own range of K blocks, and the partial sums are added
 // (with the epilogue) after. It reports whether it ran.
 func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
 	g, m, n, k, kc := t.g, t.m, t.n, t.k, t.blk.kc
-	rows, panels := (m+g.MR-1)/g.MR, (n+g.NR-1)/g.NR
-	balanced := func(units int) bool { return units%threads == 0 || units >= 4*threads }
-	if !t.src.prepackedA || !t.src.prepackedB || t.acc || balanced(rows) || balanced(panels) || (k+kc-1)/kc < threads {
+	if !t.src.prepackedA || !t.src.prepackedB || t.acc || (k+kc-1)/kc < threads {
+		return false
+	}
+	// The busiest thread of an equal split of rows or columns, against
+	// an even share (a K split has no imbalance, only the final sum).
+	var worstM, worstN float64
+	for q := 0; q < threads; q++ {
+		worstM = max(worstM, g.tileCost(splitBound(m, g.MR, q+1, threads)-splitBound(m, g.MR, q, threads), n))
+		worstN = max(worstN, g.tileCost(m, splitBound(n, g.NR, q+1, threads)-splitBound(n, g.NR, q, threads)))
+	}
+	if min(worstM, worstN) <= 1.15*g.tileCost(m, n)/float64(threads) {
 		return false
 	}
 	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
