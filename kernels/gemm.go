@@ -644,7 +644,7 @@ func (t *gemmTask) rect(i0, i1, j0, j1 int) {
 
 // runSplitK handles a product with both operands prepacked whose few
 // row tiles and column panels both split unevenly over the threads by
-// more than 15% (a conv on a 4×4 map with 177 output channels: three
+// more than 5% (a conv on a 4×4 map with 177 output channels: three
 // 6-row tiles and three 64-wide panels, either split 2:1 over two
 // threads; 95 channels: panels of 64 and 31 columns) but
 // whose K spans at least a block per thread: each thread multiplies all
@@ -662,7 +662,7 @@ func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
 		worstM = max(worstM, g.tileCost(splitBound(m, g.MR, q+1, threads)-splitBound(m, g.MR, q, threads), n))
 		worstN = max(worstN, g.tileCost(m, splitBound(n, g.NR, q+1, threads)-splitBound(n, g.NR, q, threads)))
 	}
-	if min(worstM, worstN) <= 1.15*g.tileCost(m, n)/float64(threads) {
+	if min(worstM, worstN) <= 1.05*g.tileCost(m, n)/float64(threads) {
 		return false
 	}
 	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
