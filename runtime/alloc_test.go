@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	goruntime "runtime"
+	"runtime/debug"
 	"slices"
 	"testing"
 
@@ -56,14 +57,17 @@ func runAllocs(t testing.TB, path string, threads int, reuse bool) (allocs, byte
 			}
 		}
 	}
-	// Collect the loads' garbage first, so that no collection empties
-	// the kernels' sync.Pools during the measured runs; the warm-up runs
+	// Collect the loads' garbage first and hold the collector off, so
+	// that no collection empties the kernels' sync.Pools during the
+	// measured runs (a Run allocates a few hundred bytes: the collector
+	// would run only between runs in a real program); the warm-up runs
 	// refill them.
 	goruntime.GC()
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 	for range 10 {
 		run()
 	}
-	const runs = 10
+	const runs = 50
 	var before, after goruntime.MemStats
 	goruntime.ReadMemStats(&before)
 	for range runs {
