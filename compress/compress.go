@@ -370,6 +370,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 	// COBLA's allocation competes again with the warm-start baselines,
 	// refitted too, on the held-out images; the best one is kept. A
 	// baseline is skipped when its refit would pass the time limit.
+	heldF := math.NaN() // held-out objective of out, when known
 	if opts.Method == MethodCOBLA && opts.DataAware {
 		t0 := time.Now()
 		f0, err := cal.heldObjective(out)
@@ -399,6 +400,7 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 				res.Chosen = b.name + " (refit better on held-out images)"
 			}
 		}
+		heldF = f0
 		res.stage("guard", t0)
 	}
 	res.Plain = plain
@@ -418,9 +420,11 @@ func compressGraph(ctx context.Context, g *ir.Graph, macsTotal, paramsTotal int6
 		// Keep the finetuned factors only when they do better on the
 		// held-out images (a short distillation can overfit the few
 		// training images).
-		f0, err := cal.heldObjective(out)
-		if err != nil {
-			return nil, err
+		f0 := heldF
+		if math.IsNaN(f0) {
+			if f0, err = cal.heldObjective(out); err != nil {
+				return nil, err
+			}
 		}
 		saved := maps.Clone(out.Initializers)
 		if err := cal.finetune(out, factored, opts.Finetune, cal.deadline, report); err != nil {

@@ -666,17 +666,18 @@ func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
 		return false
 	}
 	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
-	sp := getScratch((threads-1)*m*n + 16)
+	chunks := len(t.parts) - 1 // the first sums into C, the others into t.part
+	sp := getScratch((chunks-1)*m*n + 16)
 	defer putScratch(sp)
-	t.part = sp.buf[:(threads-1)*m*n]
-	t.dynamic(p, threads, jobSplitK, len(t.parts)-1)
+	t.part = sp.buf[:(chunks-1)*m*n]
+	t.dynamic(p, threads, jobSplitK, chunks)
 	ep := &t.ep
 	for i := 0; i < m; i++ {
 		row := t.c[i*t.ldc : i*t.ldc+n]
 		for j := range row {
 			v := row[j]
-			for q := 0; q+1 < len(t.parts)-1; q++ {
-				v += t.part[q*m*n+i*n+j]
+			for q := i*n + j; q < len(t.part); q += m * n {
+				v += t.part[q]
 			}
 			if ep.RowBias != nil {
 				v += ep.RowBias[i]
