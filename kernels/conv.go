@@ -80,8 +80,8 @@ type Conv2D struct {
 
 	wino *winoKernels // SIMD Winograd transforms or nil
 
-	tapIdx []int32 // transposed path: input offset per tap and position (tapOffsets)
-	tapRun []int32 // transposed path: contiguous panels (tapRuns)
+	tapIdx []int32  // transposed path: input offset per panel, tap and position (tapOffsets)
+	gather gatherer // transposed path: the im2col gather
 
 	// packRows is the assembly B packer of the packed wide path, or nil
 	// for packRowsGeneric.
@@ -127,7 +127,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.gemm = SelectGemmFor(cfg, n, m, k)
 		c.blk = c.gemm.blockingStreamB(k, m)
 		c.name = fmt.Sprintf("f32-conv%dx%d-gemmT/%s", p.KH, p.KW, c.gemm.Name)
-		c.prepareT(weight)
+		c.prepareT(cfg, weight)
 		return c, nil
 	}
 	c.gemm = SelectGemmFor(cfg, m, n, k)

@@ -119,6 +119,8 @@ var convCases = []struct {
 	{"gemmT-splitK", convCase(512, 4, 4, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-splitK-1row", convCase(300, 2, 2, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-splitK-uneven", convCase(512, 4, 4, 95, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-1x1-2x2", convCase(70, 2, 2, 33, 1, 1, 0, 1, 1), "conv1x1-gemmT"},
+	{"gemmT-1x1-1px", convCase(130, 1, 1, 20, 1, 1, 0, 1, 1), "conv1x1-gemmT"},
 	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
 }
 
@@ -164,7 +166,7 @@ func TestConv2D(t *testing.T) {
 				for _, pl := range []*Pool{nil, pool} {
 					out := nanSlice(guard + len(want) + guard)
 					xc := slices.Clone(x)
-					c.Run(pl, batch, x, out[guard:guard+len(want)], make([]float32, c.WorkspaceLen()))
+					c.Run(pl, batch, x, out[guard:guard+len(want)], nanSlice(c.WorkspaceLen())) // a dirty workspace
 					if !slices.Equal(x, xc) {
 						t.Fatalf("%s: input modified", name)
 					}

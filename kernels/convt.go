@@ -20,22 +20,31 @@ var convTMaxHW = 64
 
 // convTOK reports whether p takes the transposed path. Pointwise convs
 // (1×1, stride 1, unpadded) keep the plain GEMM, whose B is the input
-// itself (squeezenet 32→128 1×1 at 8²: 3.9 µs there, 10.6 µs here).
+// itself (squeezenet 32→128 1×1 at 8²: 3.9 µs there, 10.6 µs here),
+// unless the map has at most convTPointwiseHW positions: the plain
+// GEMM's column tile would then be mostly masked lanes (the 1×1 second
+// factors of a compressed network's 2² stage: 177→512 at 2², one
+// thread, 16 → 8 µs; 3² breaks even, 4² is 17 → 25 µs).
 func convTOK(p ConvParams) bool {
 	hw := p.OutH() * p.OutW()
 	pointwise := p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 &&
 		p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0
-	return p.Group == 1 && hw <= convTMaxHW && p.OutC >= 2*hw && !pointwise
+	return p.Group == 1 && hw <= convTMaxHW && p.OutC >= 2*hw && (!pointwise || hw <= convTPointwiseHW)
 }
 
-// prepareT packs the weights (OutC × K) as B panels of Wᵀ.
-func (c *Conv2D) prepareT(weight []float32) {
+// convTPointwiseHW is the largest map on which pointwise convs take the
+// transposed path.
+const convTPointwiseHW = 8
+
+// prepareT packs the weights (OutC × K) as B panels of Wᵀ and builds
+// the gather table of the im2col matrix.
+func (c *Conv2D) prepareT(cfg Config, weight []float32) {
 	p := c.p
 	k := p.InC * p.KH * p.KW
 	nr := c.gemm.NR
 	npad := (p.OutC + nr - 1) / nr * nr
-	c.tapIdx = tapOffsets(p)
-	c.tapRun = tapRuns(p, c.tapIdx, c.gemm.MR)
+	c.tapIdx = tapOffsets(p, c.gemm.MR)
+	c.gather = selectGather(cfg)
 	c.packedW = make([]float32, npad*k)
 	for k0 := 0; k0 < k; k0 += c.blk.kc {
 		kc := min(c.blk.kc, k-k0)
@@ -52,95 +61,66 @@ func (c *Conv2D) tLens() (colLen, ctLen int) {
 	return (hw + mr - 1) / mr * mr * p.InC * p.KH * p.KW, hw * p.OutC
 }
 
-// tapOffsets returns, for every tap t = ky·KW + kx and output position
-// j, the offset of the input pixel in its channel plane, or -1 when it
-// falls in the padding (the transposed path's gather table).
-func tapOffsets(p ConvParams) []int32 {
+// tapOffsets returns the gather table of the transposed path: for every
+// panel q of mr output positions, tap t = ky·KW + kx and position
+// j = q·mr + jj, entry (q·taps + t)·mr + jj is the offset of the input
+// pixel in its channel plane, or -1 when it falls in the padding or j is
+// past H·W (the last panel's padding): the gather writes zero there. A
+// channel's taps·mr entries of one panel are one run of the packed A.
+func tapOffsets(p ConvParams, mr int) []int32 {
 	oh, ow := p.OutH(), p.OutW()
+	hw := oh * ow
+	mpad := (hw + mr - 1) / mr * mr
 	taps := p.KH * p.KW
-	idx := make([]int32, taps*oh*ow)
-	for t := 0; t < taps; t++ {
-		ky, kx := t/p.KW, t%p.KW
-		for oy := 0; oy < oh; oy++ {
-			for ox := 0; ox < ow; ox++ {
-				iy := oy*p.StrideH - p.PadTop + ky*p.DilH
-				ix := ox*p.StrideW - p.PadLeft + kx*p.DilW
-				v := int32(-1)
+	idx := make([]int32, taps*mpad)
+	for j := range mpad {
+		q, jj := j/mr, j%mr
+		for t := range taps {
+			v := int32(-1)
+			if j < hw {
+				iy := j/ow*p.StrideH - p.PadTop + t/p.KW*p.DilH
+				ix := j%ow*p.StrideW - p.PadLeft + t%p.KW*p.DilW
 				if iy >= 0 && iy < p.InH && ix >= 0 && ix < p.InW {
 					v = int32(iy*p.InW + ix)
 				}
-				idx[(t*oh+oy)*ow+ox] = v
 			}
+			idx[(q*taps+t)*mr+jj] = v
 		}
 	}
 	return idx
 }
 
-// tapRuns returns, for every tap and panel of mr positions, the offset of
-// the panel's first input pixel when its mr pixels are consecutive in the
-// input plane (a plain copy), else -1.
-func tapRuns(p ConvParams, idx []int32, mr int) []int32 {
-	hw := p.OutH() * p.OutW()
-	panels := (hw + mr - 1) / mr
-	taps := p.KH * p.KW
-	runs := make([]int32, taps*panels)
-	for t := 0; t < taps; t++ {
-		for q := 0; q < panels; q++ {
-			runs[t*panels+q] = -1
-			if (q+1)*mr > hw {
-				continue
-			}
-			row := idx[t*hw+q*mr : t*hw+(q+1)*mr]
-			ok := row[0] >= 0
-			for jj := 1; ok && jj < mr; jj++ {
-				ok = row[jj] == row[0]+int32(jj)
-			}
-			if ok {
-				runs[t*panels+q] = row[0]
-			}
-		}
-	}
-	return runs
-}
-
-// buildColT writes rows [r0,r1) of the im2col matrix of img (row r =
+// buildColT writes the im2col rows of channels [c0,c1) of img (row r =
 // channel, ky, kx; column j = output position) into col in the prepacked
 // A layout of the transposed product: K block k0 at k0·mpad, position
-// panel q at q·MR·kc, element (l, j mod MR) at l·MR + j mod MR. Padding
-// positions j ≥ H·W are zero.
-func (c *Conv2D) buildColT(img, col []float32, r0, r1 int) {
+// panel q at q·MR·kc, element (l, j mod MR) at l·MR + j mod MR. A
+// channel's rows in one panel are consecutive, so each (channel, panel)
+// is one gather through the tapOffsets table (two when the channel's
+// rows straddle a K block).
+func (c *Conv2D) buildColT(img, col []float32, c0, c1 int) {
 	p := c.p
-	hw := p.OutH() * p.OutW()
 	mr := c.gemm.MR
+	hw := p.OutH() * p.OutW()
 	mpad := (hw + mr - 1) / mr * mr
-	panels := mpad / mr
 	k := p.InC * p.KH * p.KW
 	kcMax := c.blk.kc
 	taps := p.KH * p.KW
 	plen := p.InH * p.InW
-	for r := r0; r < r1; r++ {
-		k0 := r / kcMax * kcMax
-		step := mr * min(kcMax, k-k0)
-		base := col[k0*mpad+(r-k0)*mr:]
-		ch, t := r/taps, r%taps
+	for ch := c0; ch < c1; ch++ {
 		plane := img[ch*plen : (ch+1)*plen]
-		idx := c.tapIdx[t*hw : (t+1)*hw]
-		runs := c.tapRun[t*panels : (t+1)*panels]
-		for q, s := range runs {
-			d := base[q*step : q*step+mr]
-			if s >= 0 {
-				copy(d, plane[s:int(s)+mr])
-				continue
+		for t0 := 0; t0 < taps; {
+			r := ch*taps + t0
+			k0 := r / kcMax * kcMax
+			kcb := min(kcMax, k-k0)
+			rr := r - k0
+			nt := min(taps-t0, kcb-rr) // taps of ch in this K block
+			step := mr * kcb
+			off := k0*mpad + rr*mr
+			for q := 0; q < mpad/mr; q++ {
+				e := (q*taps + t0) * mr
+				c.gather.run(col[off+q*step:], plane, c.tapIdx[e:e+nt*mr])
 			}
-			for jj := range d {
-				v := float32(0)
-				if j := q*mr + jj; j < hw {
-					if s := idx[j]; s >= 0 {
-						v = plane[s]
-					}
-				}
-				d[jj] = v
-			}
+			t0 += nt
 		}
 	}
 }
@@ -160,7 +140,7 @@ func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32) {
 	if int64(k)*int64(hw) < 32*1024 {
 		colPool = nil
 	}
-	parallelArgs(colPool, &convTTasks, k, a, (*convTArgs).buildCol)
+	parallelArgs(colPool, &convTTasks, p.InC, a, (*convTArgs).buildCol)
 	src := gemmSrc{
 		pa:         col,
 		mpadA:      (hw + mr - 1) / mr * mr,
@@ -189,7 +169,7 @@ type convTArgs struct {
 
 var convTTasks sync.Pool
 
-// buildCol gathers the im2col rows [lo,hi).
+// buildCol gathers the im2col rows of channels [lo,hi).
 func (a *convTArgs) buildCol(lo, hi int) { a.c.buildColT(a.img, a.col, lo, hi) }
 
 // transpose writes output channels [lo,hi) of Cᵀ to the NCHW output.
