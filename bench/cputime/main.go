@@ -7,6 +7,9 @@
 //	go run ./bench/cputime M N K
 //	go run ./bench/cputime conv InC H W OutC K stride pad group   (NOWINO=1: no Winograd)
 //
+// K may be KHxKW and pad PHxPW (e.g. 1x3 and 0x1, the first factor of a
+// spatially factorized 3×3 conv).
+//
 // The OpenBLAS twin is bench/openblas/sgemm_bench.c with a 6th argument
 // "cpu" (M N K 1 iters cpu).
 package main
@@ -16,6 +19,7 @@ import (
 	"os"
 	"runtime"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -48,10 +52,18 @@ func main() {
 	if os.Args[1] == "conv" {
 		// conv inC H W outC k stride pad group
 		a := os.Args[2:]
-		k := atoi(a[4])
-		p := kernels.ConvParams{InC: atoi(a[0]), InH: atoi(a[1]), InW: atoi(a[2]), OutC: atoi(a[3]), KH: k, KW: k, StrideH: atoi(a[5]), StrideW: atoi(a[5]), DilH: 1, DilW: 1,
-			PadTop: atoi(a[6]), PadLeft: atoi(a[6]), PadBottom: atoi(a[6]), PadRight: atoi(a[6]), Group: atoi(a[7])}
-		w := make([]float32, p.OutC*(p.InC/p.Group)*k*k)
+		pair := func(s string) (int, int) {
+			h, w, ok := strings.Cut(s, "x")
+			if !ok {
+				w = h
+			}
+			return atoi(h), atoi(w)
+		}
+		kh, kw := pair(a[4])
+		ph, pw := pair(a[6])
+		p := kernels.ConvParams{InC: atoi(a[0]), InH: atoi(a[1]), InW: atoi(a[2]), OutC: atoi(a[3]), KH: kh, KW: kw, StrideH: atoi(a[5]), StrideW: atoi(a[5]), DilH: 1, DilW: 1,
+			PadTop: ph, PadLeft: pw, PadBottom: ph, PadRight: pw, Group: atoi(a[7])}
+		w := make([]float32, p.OutC*(p.InC/p.Group)*kh*kw)
 		c, err := kernels.NewConv2D(kernels.Config{NoWinograd: os.Getenv("NOWINO") != ""}, p, w, nil)
 		if err != nil {
 			panic(err)
