@@ -97,12 +97,16 @@
 //     2×2 outputs instead of 36; the transforms add rounding (relative
 //     error ~1e-6 in practice). Config.NoWinograd turns it off.
 //   - f32-convKxK-gemmT: ungrouped convs with small output maps
-//     (OutH·OutW ≤ 64 and OutC ≥ 2·OutH·OutW: the 8², 4², 2² stages):
-//     the transposed product Cᵀ (positions × OutC) = im2colᵀ·Wᵀ, so the
-//     wide tile dimension runs over the many output channels. Wᵀ is
-//     packed once at creation as B panels; per run the (small) im2col
-//     matrix is gathered straight into packed A panels through a
-//     per-tap offset table, the threads split the output channels (each
+//     (OutH·OutW ≤ 64 and OutC ≥ 2·OutH·OutW: the 8², 4², 2² stages;
+//     pointwise convs only on maps of ≤ 8 positions, where the plain
+//     GEMM's column tiles would be mostly masked lanes): the transposed
+//     product Cᵀ (positions × OutC) = im2colᵀ·Wᵀ, so the wide tile
+//     dimension runs over the many output channels. Wᵀ is packed once at
+//     creation as B panels; per run the (small) im2col matrix is
+//     gathered straight into packed A panels, one gather per channel and
+//     panel of MR positions through a table of input offsets (-1, read
+//     as zero, for padding: f32-gather-avx512, a masked VGATHERDPS, or
+//     f32-gather-generic), the threads split the output channels (each
 //     streams its share of the weights once), and Cᵀ is transposed into
 //     the NCHW output. Bias is a column bias of Cᵀ.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
