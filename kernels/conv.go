@@ -61,6 +61,7 @@ const (
 	convDepthwise                  // direct depthwise kernel
 	convWinograd                   // Winograd F(2×2, 3×3)
 	convTransposed                 // small output maps: Cᵀ = im2colᵀ·Wᵀ (convt.go)
+	convDirectA                    // indirect-A direct conv: Cᵀ from the padded planes (convdirect.go)
 )
 
 // Conv2D is a planned convolution: algorithm and kernel chosen and
@@ -91,6 +92,11 @@ type Conv2D struct {
 	// indirect-B GEMM on them (no packing of B).
 	wideOffs []int
 	direct   bool
+
+	// Indirect-A path (convdirect.go): the kernel and the offset of
+	// every output position in the padded planes.
+	dk   *dconvKernel
+	dPos []int
 
 	// Depthwise path.
 	dw     *dwKernel
@@ -136,7 +142,11 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if archWino != nil && cfg.Allows(archWino.requires) {
 		wk = archWino
 	}
-	if winogradOK(p, wk) && !cfg.NoWinograd {
+	dk := selectDconv(cfg)
+	if dk != nil && !dconvOK(p) {
+		dk = nil
+	}
+	if winogradOK(p, wk) && !cfg.NoWinograd && (dk == nil || min(p.InC, p.OutC) >= winogradDconvMinC) {
 		c.algo = convWinograd
 		c.gemm = SelectGemmFor(cfg, p.OutC, 256, p.InC)
 		c.blk = c.gemm.blockingFor(p.InC)
@@ -151,6 +161,13 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	stride := fmt.Sprintf("s%d", p.StrideH) // in kernel names
 	if p.StrideW != p.StrideH {
 		stride = fmt.Sprintf("s%dx%d", p.StrideH, p.StrideW)
+	}
+	if dk != nil {
+		c.algo = convDirectA
+		c.blk = blocking{kc: dconvKC(k)}
+		c.name = fmt.Sprintf("f32-conv%dx%d%s-%s", p.KH, p.KW, stride, dk.name)
+		c.prepareDirectA(dk, weight)
+		return c, nil
 	}
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
@@ -196,6 +213,8 @@ func (c *Conv2D) WorkspaceLen() int {
 		return colLen + ctLen
 	case convWinograd:
 		return c.winogradWS()
+	case convDirectA:
+		return c.dconvPadLen()
 	case convWide:
 		padLen, wideLen := c.wideLens()
 		if c.direct {
@@ -517,6 +536,10 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 			ep := Epilogue{Act: p.Act}
 			if c.bias != nil {
 				ep.RowBias = c.bias[g*m : (g+1)*m]
+			}
+			if c.algo == convDirectA {
+				c.runDirectA(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])
+				continue
 			}
 			if c.algo == convWide {
 				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])

@@ -71,25 +71,25 @@ var convCases = []struct {
 	{"1x1-wide", convCase(64, 14, 14, 70, 1, 1, 0, 1, 1), "conv1x1-gemm"},
 	{"1x1-s2", convCase(8, 9, 9, 12, 1, 2, 0, 1, 1), "igemm"},
 	{"1x1-pad", convCase(8, 5, 5, 12, 1, 1, 1, 1, 1), "conv1x1s1-igemm"},
-	{"3x3-s1-p1", convCase(3, 17, 19, 16, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
-	{"3x3-s1-p1-wide", convCase(32, 12, 12, 64, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
-	{"3x3-s2-p1", convCase(8, 15, 16, 20, 3, 2, 1, 1, 1), "conv3x3s2-igemm"},
-	{"3x3-s3-dil2", convCase(6, 20, 17, 10, 3, 3, 2, 2, 1), "conv3x3s3-igemm"},
-	{"5x5-s2-odd", convCase(5, 11, 13, 9, 5, 2, 2, 1, 1), "conv5x5s2-igemm"},
-	{"3x3-s2-wide", convCase(16, 34, 33, 24, 3, 2, 1, 1, 1), "conv3x3s2-igemm"},
-	{"3x3-dil2", convCase(5, 13, 11, 7, 3, 1, 2, 2, 1), "conv3x3s1-igemm"},
+	{"3x3-s1-p1", convCase(3, 17, 19, 16, 3, 1, 1, 1, 1), "conv3x3s1-"},
+	{"3x3-s1-p1-wide", convCase(32, 12, 12, 64, 3, 1, 1, 1, 1), "conv3x3s1-"},
+	{"3x3-s2-p1", convCase(8, 15, 16, 20, 3, 2, 1, 1, 1), "conv3x3s2-"},
+	{"3x3-s3-dil2", convCase(6, 20, 17, 10, 3, 3, 2, 2, 1), "conv3x3s3-"},
+	{"5x5-s2-odd", convCase(5, 11, 13, 9, 5, 2, 2, 1, 1), "conv5x5s2-"},
+	{"3x3-s2-wide", convCase(16, 34, 33, 24, 3, 2, 1, 1, 1), "conv3x3s2-"},
+	{"3x3-dil2", convCase(5, 13, 11, 7, 3, 1, 2, 2, 1), "conv3x3s1-"},
 	// Strided with more than 64 output channels: B packed from the
 	// phase planes (odd widths, odd and even pads, one used phase).
-	{"3x3-s2-packed", convCase(9, 15, 17, 70, 3, 2, 1, 1, 1), "conv3x3s2-igemm/"},
-	{"3x3-s2-dil2-packed", convCase(6, 19, 18, 72, 3, 2, 2, 2, 1), "conv3x3s2-igemm/"},
-	{"3x3-s3-packed", convCase(5, 20, 23, 66, 3, 3, 1, 1, 1), "conv3x3s3-igemm/"},
+	{"3x3-s2-packed", convCase(9, 15, 17, 70, 3, 2, 1, 1, 1), "conv3x3s2-"},
+	{"3x3-s2-dil2-packed", convCase(6, 19, 18, 72, 3, 2, 2, 2, 1), "conv3x3s2-"},
+	{"3x3-s3-packed", convCase(5, 20, 23, 66, 3, 3, 1, 1, 1), "conv3x3s3-"},
 	{"1x1-s2-packed", convCase(10, 13, 12, 70, 1, 2, 0, 1, 1), "conv1x1s2-igemm/"},
 	{"1x1-s2-pad-packed", convCase(10, 25, 15, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
 	{"1x1-s2-w1-packed", convCase(10, 40, 1, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
-	{"7x7-s2-p3", convCase(3, 32, 30, 16, 7, 2, 3, 1, 1), "conv7x7s2-igemm"},
-	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1), "conv5x5s1-igemm"},
-	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4), "conv3x3s1-igemm"},
-	{"grouped-mult", convCase(6, 8, 8, 12, 3, 2, 1, 1, 6), "igemm"},
+	{"7x7-s2-p3", convCase(3, 32, 30, 16, 7, 2, 3, 1, 1), "conv7x7s2-"},
+	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1), "conv5x5s1-"},
+	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4), "conv3x3s1-"},
+	{"grouped-mult", convCase(6, 8, 8, 12, 3, 2, 1, 1, 6), "conv3x3s2-"},
 	{"dw3x3s1", convCase(10, 13, 21, 10, 3, 1, 1, 1, 10), "dwconv-3x3s1"},
 	{"dw3x3s2", convCase(9, 14, 23, 9, 3, 2, 1, 1, 9), "dwconv-3x3s2"},
 	{"dw3x3s1-nopad", convCase(4, 6, 40, 4, 3, 1, 0, 1, 4), "dwconv-3x3s1"},
@@ -105,8 +105,8 @@ var convCases = []struct {
 	{"winograd-simd", convCase(64, 5, 40, 64, 3, 1, 1, 1, 1), "winograd2x2"},
 	{"winograd-simd-wide", convCase(64, 6, 70, 65, 3, 1, 0, 1, 1), "winograd2x2"},
 	{"dw-big", convCase(48, 28, 28, 48, 3, 1, 1, 1, 48), "dwconv-3x3s1"},
-	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2s2x1-igemm"},
-	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3s1-igemm"},
+	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2s2x1-"},
+	{"tall-k", convCase(130, 6, 6, 9, 3, 1, 1, 1, 1), "conv3x3s1-"},
 	{"gemmT-3x3", convCase(40, 4, 4, 70, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-1x1-s2", convCase(24, 8, 7, 33, 1, 2, 0, 1, 1), "conv1x1-gemmT"},
 	{"gemmT-tall-k", convCase(130, 2, 3, 65, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
@@ -132,10 +132,10 @@ func convConfigs() []Config {
 
 func TestConv2D(t *testing.T) {
 	// Exercise the Winograd path on small channel counts.
-	defer func(minC, scalarC, tiles, scalarTiles, tileCap int) {
-		winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap = minC, scalarC, tiles, scalarTiles, tileCap
-	}(winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap)
-	winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap = 64, 64, 1, 1, 40
+	defer func(minC, scalarC, tiles, scalarTiles, tileCap, dconvC int) {
+		winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap, winogradDconvMinC = minC, scalarC, tiles, scalarTiles, tileCap, dconvC
+	}(winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap, winogradDconvMinC)
+	winogradMinC, winogradScalarMinC, winogradMinTiles, winogradScalarMinTiles, winogradTileCap, winogradDconvMinC = 64, 64, 1, 1, 40, 64
 	r := rand.New(rand.NewPCG(1, 1))
 	pool := NewPool(2)
 	defer pool.Close()

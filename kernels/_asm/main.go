@@ -53,7 +53,20 @@ type x86 struct {
 	// of the B panel is the NR floats at b + offs[l] (not packed; masked
 	// loads read only the columns in mask).
 	ind bool
+	// inda: the indirect-A variant (f32-conv*-6x64-avx512, the direct
+	// conv of kernels/convdirect.go). It takes
+	//
+	//	(k int, a *float32, pos *int, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+	//
+	// and element (i, l) of A is a[pos[i]+offs[l]] (row i's base
+	// offset plus k step l's offset): the MR broadcasts of a k step come
+	// from MR row pointers a+pos[i] indexed by offs[l]; B is a packed
+	// panel.
+	inda bool
 }
+
+// indaRows are the row pointers of the indirect-A variant (mr ≤ 6).
+var indaRows = []string{"R8", "R9", "R10", "R12", "R14", "R15"}
 
 // arg returns the frame reference of argument name: the indirect
 // variant has offs at 24 and every later argument 8 bytes further.
@@ -61,6 +74,9 @@ func (x x86) arg(name string) string {
 	off := map[string]int{"k": 0, "a": 8, "b": 16, "c": 24, "ldc": 32, "mr": 40, "mask": 48, "flags": 56, "rowBias": 64, "colBias": 72, "lo": 80, "hi": 84}[name]
 	if x.ind && off >= 24 {
 		off += 8
+	}
+	if x.inda {
+		off = map[string]int{"k": 0, "a": 8, "pos": 16, "b": 24, "offs": 32, "c": 40, "ldc": 48, "mr": 56, "mask": 64, "flags": 72, "rowBias": 80, "colBias": 88, "lo": 96, "hi": 100}[name]
 	}
 	return fmt.Sprintf("%s+%d(FP)", name, off)
 }
@@ -84,6 +100,13 @@ func genX86(g *gen, x x86) {
 		g.f("// func %s(k int, a, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
 		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize+8)
 		g.f("\tMOVQ offs+24(FP), SI")
+	} else if x.inda {
+		if !x.masked || x.mr > len(indaRows) {
+			log.Fatalf("%s: the indirect-A variant needs masks and mr ≤ %d", x.name, len(indaRows))
+		}
+		g.f("// func %s(k int, a *float32, pos *int, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
+		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize+16)
+		g.f("\tMOVQ %s, SI", x.arg("offs"))
 	} else {
 		g.f("// func %s(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)", x.name)
 		g.f("TEXT ·%s(SB), NOSPLIT, $0-%d", x.name, argSize)
@@ -148,6 +171,15 @@ func genX86(g *gen, x x86) {
 				g.f("\tADDQ R11, R9")
 			}
 		}
+		if x.inda {
+			// Row i of A is read through a + pos[i].
+			g.f("\tMOVQ %s, AX", x.arg("a"))
+			g.f("\tMOVQ %s, DX", x.arg("pos"))
+			for i := 0; i < r; i++ {
+				g.f("\tMOVQ %d(DX), %s", i*8, indaRows[i])
+				g.f("\tLEAQ (AX)(%s*4), %s", indaRows[i], indaRows[i])
+			}
+		}
 		// zero accumulators
 		for i := 0; i < r; i++ {
 			for v := 0; v < x.act; v++ {
@@ -160,6 +192,9 @@ func genX86(g *gen, x x86) {
 		step := func(u int, pf, full bool) {
 			aoff := u * x.mr * 4
 			boff := u * x.nv * vb
+			if x.inda {
+				g.f("\tMOVQ %d(SI), DX", u*8)
+			}
 			if x.ind {
 				// Row u of this step: b + offs[u], masked so that
 				// only the columns of the tile are read, unless the
@@ -189,7 +224,11 @@ func genX86(g *gen, x x86) {
 				g.f("\tPREFETCHT0 %d(AX)", aoff+x.pfA)
 			}
 			for i := 0; i < r; i++ {
-				g.f("\tVBROADCASTSS %d(AX), %s", aoff+i*4, bc(i))
+				if x.inda {
+					g.f("\tVBROADCASTSS (%s)(DX*4), %s", indaRows[i], bc(i))
+				} else {
+					g.f("\tVBROADCASTSS %d(AX), %s", aoff+i*4, bc(i))
+				}
 				for v := 0; v < x.act; v++ {
 					g.f("\tVFMADD231PS %s, %s, %s", breg(v), bc(i), x.acc(i, v))
 				}
@@ -198,7 +237,7 @@ func genX86(g *gen, x x86) {
 		const unroll = 4
 		g.f("\tCMPQ CX, $%d", unroll)
 		g.f("\tJLT tail%s", lbl)
-		if !x.ind {
+		if !x.ind && !x.inda {
 			// flags>>8 is the B prefetch distance in bytes; zero
 			// takes the loop without prefetches.
 			g.f("\tMOVQ R13, R14")
@@ -222,6 +261,9 @@ func genX86(g *gen, x x86) {
 		advB := func(rows int) {
 			if x.ind {
 				g.f("\tADDQ $%d, SI", rows*8)
+			} else if x.inda {
+				g.f("\tADDQ $%d, SI", rows*8)
+				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
 			} else {
 				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
 			}
@@ -231,14 +273,16 @@ func genX86(g *gen, x x86) {
 			for u := 0; u < unroll; u++ {
 				step(u, pf, full)
 			}
-			g.f("\tADDQ $%d, AX", unroll*x.mr*4)
+			if !x.inda {
+				g.f("\tADDQ $%d, AX", unroll*x.mr*4)
+			}
 			advB(unroll)
 			g.f("\tSUBQ $%d, CX", unroll)
 			g.f("\tCMPQ CX, $%d", unroll)
 			g.f("\tJGE %s%s", name, lbl)
 		}
 		loop("loop", false, false)
-		if !x.ind {
+		if !x.ind && !x.inda {
 			g.f("\tJMP tail%s", lbl)
 			loop("ploop", true, false)
 		}
@@ -250,7 +294,9 @@ func genX86(g *gen, x x86) {
 		g.f("\tTESTQ CX, CX")
 		g.f("\tJEQ epi%s", lbl)
 		step(0, false, false)
-		g.f("\tADDQ $%d, AX", x.mr*4)
+		if !x.inda {
+			g.f("\tADDQ $%d, AX", x.mr*4)
+		}
 		advB(1)
 		g.f("\tDECQ CX")
 		g.f("\tJMP tail%s", lbl)
@@ -846,7 +892,10 @@ func genGEMV(g *gen) {
 // of A per block, with a 16×16 in-register transpose (unpack, unpack,
 // two 128-bit lane shuffles). The generator simulates the shuffles to
 // find which register holds which column. Its generic twin is packA.
-func genTranspose(g *gen, mr int) {
+// transpose16 returns the shuffle code of an in-register 16×16
+// transpose of rows Z0..Z15 and, for each column c, the register that
+// holds it afterwards (in row order).
+func transpose16() (code []string, colReg []int) {
 	// Simulation: each register holds 16 (row, col) lanes.
 	type lane struct{ r, c int }
 	var reg [32][16]lane
@@ -855,7 +904,6 @@ func genTranspose(g *gen, mr int) {
 			reg[r][c] = lane{r, c}
 		}
 	}
-	var code []string
 	unpck := func(op string, hi bool, pd bool, a, b, d int) {
 		var out [16]lane
 		for blk := 0; blk < 4; blk++ {
@@ -921,7 +969,7 @@ func genTranspose(g *gen, mr int) {
 		shuf(0xdd, 16+i, 24+i, 8+i)
 	}
 	// Find the register holding column c in row order.
-	colReg := make([]int, 16)
+	colReg = make([]int, 16)
 	for c := 0; c < 16; c++ {
 		colReg[c] = -1
 		for r := 0; r < 16; r++ {
@@ -939,6 +987,11 @@ func genTranspose(g *gen, mr int) {
 			log.Fatalf("transpose: column %d not found", c)
 		}
 	}
+	return code, colReg
+}
+
+func genTranspose(g *gen, mr int) {
+	code, colReg := transpose16()
 	g.f("// func packA%dAVX512(dst *float32, rows *[16]*float32, nblk int)", mr)
 	g.f("TEXT ·packA%dAVX512(SB), NOSPLIT, $0-24", mr)
 	g.f("\tMOVQ dst+0(FP), DI")
@@ -1209,6 +1262,48 @@ func genWinograd(g *gen) {
 	g.f("")
 }
 
+// genTransposeOut writes transpose16AVX512, the copy-out of the direct
+// conv (kernels/convdirect.go): the 16×16 block at src (leading
+// dimension lds: 16 rows of 16 floats, rows = output positions, columns
+// = output channels) is transposed and its first ncols columns stored
+// as rows of dst (leading dimension ldd), each the 16 positions
+// selected by mask.
+func genTransposeOut(g *gen) {
+	code, colReg := transpose16()
+	g.f("// func transpose16AVX512(dst *float32, ldd int, src *float32, lds, ncols int, mask uint64)")
+	g.f("TEXT ·transpose16AVX512(SB), NOSPLIT, $0-48")
+	g.f("\tMOVQ dst+0(FP), DI")
+	g.f("\tMOVQ ldd+8(FP), DX")
+	g.f("\tSHLQ $2, DX")
+	g.f("\tMOVQ src+16(FP), SI")
+	g.f("\tMOVQ lds+24(FP), BX")
+	g.f("\tSHLQ $2, BX")
+	g.f("\tMOVQ ncols+32(FP), CX")
+	g.f("\tMOVQ mask+40(FP), AX")
+	g.f("\tKMOVW AX, K1")
+	for r := 0; r < 16; r++ {
+		g.f("\tVMOVUPS (SI), Z%d", r)
+		if r < 15 {
+			g.f("\tADDQ BX, SI")
+		}
+	}
+	for _, l := range code {
+		g.f("%s", l)
+	}
+	for c := 0; c < 16; c++ {
+		g.f("\tVMOVUPS Z%d, K1, (DI)", colReg[c])
+		if c < 15 {
+			g.f("\tDECQ CX")
+			g.f("\tJEQ tout")
+			g.f("\tADDQ DX, DI")
+		}
+	}
+	g.f("tout:")
+	g.f("\tVZEROUPPER")
+	g.f("\tRET")
+	g.f("")
+}
+
 func main() {
 	out := flag.String("out", "..", "directory of package kernels")
 	flag.Parse()
@@ -1219,6 +1314,7 @@ func main() {
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genX86(&a5, x86{name: "igemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
 	genX86(&a5, x86{name: "igemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
+	genX86(&a5, x86{name: "dconvF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, inda: true})
 	genPackGather(&a5)
 	genPackRows(&a5)
 	genMaxRows(&a5)
@@ -1226,6 +1322,7 @@ func main() {
 	genGEMV(&a5)
 	genTranspose(&a5, 14)
 	genTranspose(&a5, 6)
+	genTransposeOut(&a5)
 	genWinograd(&a5)
 	write(filepath.Join(*out, "gemm_x86_amd64.s"), a5.b.Bytes())
 	var n gen
