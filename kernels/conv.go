@@ -83,6 +83,7 @@ type Conv2D struct {
 
 	tapIdx []int32  // transposed path: input offset per panel, tap and position (tapOffsets)
 	gather gatherer // transposed path: the im2col gather
+	ctIdx  []int32  // transposed path: offsets of one column of Cᵀ
 
 	// packRows is the assembly B packer of the packed wide path, or nil
 	// for packRowsGeneric.

@@ -62,6 +62,9 @@ func BenchmarkConvThreads(b *testing.B) {
 		{"small-64x14", convCase(64, 14, 14, 64, 3, 1, 1, 1, 1)},
 		{"r18-64x32", convCase(64, 32, 32, 64, 3, 1, 1, 1, 1)},
 		{"r18-128x16", convCase(128, 16, 16, 128, 3, 1, 1, 1, 1)},
+		// resnet18's 1×1 stride-2 downsampling at 8² and 4² outputs.
+		{"r18-down-128x16", convCase(128, 16, 16, 256, 1, 2, 0, 1, 1)},
+		{"r18-down-256x8", convCase(256, 8, 8, 512, 1, 2, 0, 1, 1)},
 	}, false)
 }
 
