@@ -46,6 +46,8 @@
 //	        f32-gemm-6x16-avx2 (AVX2+FMA)
 //	        f32-gemm-8x12-neon (arm64; NEON is baseline, no run-time check)
 //	        f32-gemm-4x4-generic (pure Go, every platform)
+//	dconv:  f32-conv*-6x64-avx512 (AVX-512F; generic twin 4x16-generic,
+//	        run by tests only)
 //	dwconv: f32-dwconv-3x3s1-avx512, f32-dwconv-3x3s2-avx512 (AVX-512F)
 //	        f32-dwconv-3x3s1-neon, f32-dwconv-3x3s2-neon (arm64)
 //	        f32-dwconv-3x3s1-generic, f32-dwconv-3x3s2-generic, f32-dwconv-generic
@@ -69,6 +71,13 @@
 //
 //   - f32-conv1x1-gemm: 1×1, stride 1, unpadded: a GEMM straight on the
 //     input (B = the InC×H·W image; packing is the only copy).
+//   - f32-convKxKsS-6x64-avx512: every conv with more than one tap (any
+//     stride, padding, dilation, group) when an indirect-A kernel is
+//     allowed (AVX-512; see "Indirect-A direct convolution" below). It
+//     comes after the transposed small-map path and after Winograd, which
+//     it leaves only layers with ≥ 128 input and output channels
+//     (winogradDconvMinC). The paths below are what remains for 1×1
+//     convs and for machines without AVX-512.
 //   - f32-convKxKs1-igemm-direct: stride 1 (any kernel, padding,
 //     dilation, group) where the GEMM kernel has an indirect-B variant
 //     (AVX-512 and generic; see "Indirect-B direct convolution" below):
@@ -134,6 +143,34 @@
 // take it when the GEMM kernel has an indirect variant, strided ones
 // with at most 64 output channels per group (directMaxM, where the
 // packing it saves weighs most).
+//
+// # Indirect-A direct convolution
+//
+// The indirect-A path (kernels/convdirect.go), in the style of MLAS's
+// NCHWc kernels, computes the product transposed, Cᵀ (positions × OutC)
+// = im2colᵀ·Wᵀ, without building im2col: the weights are prepacked at
+// creation as B panels of Wᵀ (64 output channels wide, k-major, aligned,
+// read in order), and row i of A (output position p) at K step l
+// (channel, ky, kx) is the zero-padded input at dPos[p] + offs[l]. The
+// micro-kernel (dconvFn; f32-conv*-6x64-avx512, generic twin
+// dconvGeneric4x16 / dconvRef) keeps 6 positions × 64 channels in 24
+// registers for a whole K block: per K step one offset load, four
+// aligned weight loads and six broadcasts from six row pointers, 24
+// FMAs. Positions are the compact OutH·OutW grid (no padding columns,
+// any stride, a tile may span output rows). The input is copied once
+// into zero-padded planes (one per channel, any stride); the threads
+// split items of 48 positions × one 64-channel panel (panel-major, so
+// each thread streams about its share of the weights); each item is
+// computed into a per-thread tile (in L1) with bias and activation in
+// the epilogue of the last K block and transposed into the NCHW output
+// 16×16 at a time (transpose16AVX512). K runs as one block up to 3072
+// (the 64-wide weight panel, ≤ 768 KiB, stays in L2), in equal blocks
+// ≤ 2048 beyond. Against the indirect-B path it trades unaligned,
+// scattered B rows (and wasted padding columns) for aligned sequential
+// weight loads and a few input lines per tile (thread CPU time, one
+// thread, 3×3: 64→64 at 56² 1.37 → 1.16 ms, 128→128 at 28² 1.31 →
+// 1.14, 256→256 at 14² 1.44 → 1.16, 64→128 s2 at 56² 0.78 → 0.60,
+// 3→64 7×7 s2 at 224² 1.60 → 1.29).
 //
 // # Weight streaming
 //
