@@ -94,10 +94,11 @@ type Conv2D struct {
 	wideOffs []int
 	direct   bool
 
-	// Indirect-A path (convdirect.go): the kernel and the offset of
-	// every output position in the padded planes.
-	dk   *dconvKernel
-	dPos []int
+	// Indirect-A path (convdirect.go): the kernel, the offset of
+	// every output position in the padded planes, and the copy into them.
+	dk      *dconvKernel
+	dPos    []int
+	padRows padRowsFn
 
 	// Depthwise path.
 	dw     *dwKernel
@@ -167,6 +168,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.algo = convDirectA
 		c.blk = blocking{kc: dconvKC(k)}
 		c.name = fmt.Sprintf("f32-conv%dx%d%s-%s", p.KH, p.KW, stride, dk.name)
+		c.padRows = selectPadRows(cfg, p.PadLeft, p.PadRight)
 		c.prepareDirectA(dk, weight)
 		return c, nil
 	}

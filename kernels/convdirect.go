@@ -186,12 +186,7 @@ func (a *dconvCopyIn) Run(lo, hi int) {
 	for ch := lo; ch < hi; ch++ {
 		plane := a.pad[ch*hp*wp : (ch+1)*hp*wp]
 		clear(plane[:p.PadTop*wp])
-		for y := 0; y < p.InH; y++ {
-			prow := plane[(y+p.PadTop)*wp : (y+p.PadTop+1)*wp]
-			clear(prow[:p.PadLeft])
-			copy(prow[p.PadLeft:], a.gimg[(ch*p.InH+y)*p.InW:(ch*p.InH+y+1)*p.InW])
-			clear(prow[p.PadLeft+p.InW:])
-		}
+		a.c.padRows(plane[p.PadTop*wp:(p.PadTop+p.InH)*wp], a.gimg[ch*p.InH*p.InW:(ch+1)*p.InH*p.InW], p.InH, p.InW, wp, p.PadLeft)
 		clear(plane[(p.PadTop+p.InH)*wp:])
 	}
 }

@@ -62,6 +62,9 @@ func BenchmarkConvThreads(b *testing.B) {
 		{"small-64x14", convCase(64, 14, 14, 64, 3, 1, 1, 1, 1)},
 		{"r18-64x32", convCase(64, 32, 32, 64, 3, 1, 1, 1, 1)},
 		{"r18-128x16", convCase(128, 16, 16, 128, 3, 1, 1, 1, 1)},
+		// The spatial factors of fmnist-resnet18-0.4's layers.0.conv1.
+		{"r18c-1x3-64x32-45", ConvParams{InC: 64, InH: 32, InW: 32, OutC: 45, KH: 1, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadLeft: 1, PadRight: 1, Group: 1}},
+		{"r18c-3x1-45x32-64", ConvParams{InC: 45, InH: 32, InW: 32, OutC: 64, KH: 3, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadTop: 1, PadBottom: 1, Group: 1}},
 		// resnet18's 1×1 stride-2 downsampling at 8² and 4² outputs.
 		{"r18-down-128x16", convCase(128, 16, 16, 256, 1, 2, 0, 1, 1)},
 		{"r18-down-256x8", convCase(256, 8, 8, 512, 1, 2, 0, 1, 1)},
