@@ -2,6 +2,7 @@ package kernels
 
 import (
 	"sync"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -132,11 +133,11 @@ func (c *Conv2D) runDirectA(pool *Pool, gimg, dst, ws []float32, ep Epilogue, m,
 	n := p.OutH() * p.OutW()
 	t := dconvTasks.Get().(*dconvTask)
 	defer func() {
-		*t = dconvTask{}
+		*t = dconvTask{next: t.next[:0]}
 		dconvTasks.Put(t)
 	}()
 	*t = dconvTask{c: c, gimg: gimg, pad: ws[:c.dconvPadLen()], dst: dst, packedB: packedB, m: m, k: k, n: n, ep: ep,
-		chunks: (n + dconvChunk - 1) / dconvChunk}
+		chunks: (n + dconvChunk - 1) / dconvChunk, next: t.next}
 	t.lo, t.hi = actBounds(ep.Act)
 	// The copy in runs on the pool too unless it is tiny.
 	if len(t.pad) >= 1<<12 {
@@ -145,11 +146,25 @@ func (c *Conv2D) runDirectA(pool *Pool, gimg, dst, ws []float32, ep Epilogue, m,
 		(*dconvCopyIn)(t).Run(0, cg)
 	}
 	items := t.chunks * ((m + c.dk.nr - 1) / c.dk.nr)
+	threads := min(pool.Threads(), items)
 	if int64(m)*int64(n)*int64(k) < 32*1024 {
-		t.Run(0, items)
+		threads = 1
+	}
+	// Thread r owns the contiguous items [r·items/threads, (r+1)·items/
+	// threads) (about its share of the weights) and then helps the
+	// others with what they have not started.
+	if cap(t.next) < threads {
+		t.next = make([]dconvCounter, threads)
+	}
+	t.next, t.items = t.next[:threads], items
+	for r := range t.next {
+		t.next[r].n.Store(int64(r * items / threads))
+	}
+	if threads == 1 {
+		t.Run(0, 1)
 		return
 	}
-	pool.ParallelTask(items, t)
+	pool.ParallelTask(threads, t)
 }
 
 // dconvTask is one runDirectA call's operands and its parallel loop
@@ -164,6 +179,14 @@ type dconvTask struct {
 	ep             Epilogue
 	lo, hi         float32
 	zero           [64]float32 // bias operand when there is none
+	items          int
+	next           []dconvCounter // per thread: its next unstarted item
+}
+
+// dconvCounter is a thread's next item, alone on its cache line.
+type dconvCounter struct {
+	n atomic.Int64
+	_ [56]byte
 }
 
 var dconvTasks = sync.Pool{New: func() any { return new(dconvTask) }}
@@ -179,7 +202,7 @@ func (c *Conv2D) dconvPadLen() int {
 // into its zero-padded planes (over channels).
 type dconvCopyIn dconvTask
 
-// Run copies channels [lo, hi), zeroing only the border.
+// Run copies channels [lo, hi), zeroing only the border (padRows).
 func (a *dconvCopyIn) Run(lo, hi int) {
 	p := &a.c.p
 	hp, wp := a.c.dconvGeom()
@@ -191,18 +214,38 @@ func (a *dconvCopyIn) Run(lo, hi int) {
 	}
 }
 
-// Run computes items [lo, hi).
+// Run runs threads [lo, hi) of the call: each takes the items of its own
+// range, then those left in the following ranges.
 func (t *dconvTask) Run(lo, hi int) {
+	s := getScratch(dconvChunk*t.c.dk.nr + 16)
+	defer putScratch(s)
+	threads := len(t.next)
+	for r := lo; r < hi; r++ {
+		for o := 0; o < threads; o++ {
+			own := (r + o) % threads
+			end := int64((own + 1) * t.items / threads)
+			for {
+				q := t.next[own].n.Add(1) - 1
+				if q >= end {
+					break
+				}
+				t.item(s.buf, int(q))
+			}
+		}
+	}
+}
+
+// item computes item q: position chunk q mod chunks of channel panel q
+// div chunks, through a tile in buf.
+func (t *dconvTask) item(buf []float32, q int) {
 	c := t.c
 	d := c.dk
 	mr, nr := d.mr, d.nr
-	s := getScratch(dconvChunk*nr + 16)
-	defer putScratch(s)
-	tile := aligned64(s.buf)[:dconvChunk*nr]
+	tile := aligned64(buf)[:dconvChunk*nr]
 	npad := (t.m + nr - 1) / nr * nr
 	kcMax := c.blk.kc
 	zero := &t.zero
-	for q := lo; q < hi; q++ {
+	{
 		p0 := q % t.chunks * dconvChunk
 		p1 := min(p0+dconvChunk, t.n)
 		j := q / t.chunks * nr
