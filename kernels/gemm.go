@@ -719,8 +719,12 @@ func (t *gemmTask) splitKChunk(ci int) {
 	}
 }
 
-// sharedBMax is the largest packed B (bytes) runSharedB packs whole.
-const sharedBMax = 16 << 20
+// sharedBMax is the largest packed B (bytes) runSharedB packs whole;
+// up to sharedBSerial bytes the caller packs it alone.
+const (
+	sharedBMax    = 16 << 20
+	sharedBSerial = 32 << 10
+)
 
 // runSharedB splits rows into the chunks at boundaries t.parts while all
 // threads share one packed copy of the whole of B, which they pack
@@ -733,8 +737,13 @@ func (t *gemmTask) runSharedB(p *Pool, threads int) {
 	defer putScratch(sb)
 	t.full = aligned64(sb.buf)[:t.npad*k]
 	// Block (k0, panel q) lives at k0·npad + q·nr·kc, as for prepacked B.
-	t.groups = chunkBoundsTo(t.groups[:0], panels, 1, 4*threads)
-	t.dynamic(p, threads, jobPackB, len(t.groups)-1)
+	if t.npad*k*4 <= sharedBSerial {
+		// A small B is packed on the caller: cheaper than a barrier.
+		t.packShared(0, panels)
+	} else {
+		t.groups = chunkBoundsTo(t.groups[:0], panels, 1, 4*threads)
+		t.dynamic(p, threads, jobPackB, len(t.groups)-1)
+	}
 	t.dynamic(p, threads, jobSharedB, len(t.parts)-1)
 }
 
