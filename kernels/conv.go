@@ -62,6 +62,7 @@ const (
 	convWinograd                   // Winograd F(2×2, 3×3)
 	convTransposed                 // small output maps: Cᵀ = im2colᵀ·Wᵀ (convt.go)
 	convDirectA                    // indirect-A direct conv: Cᵀ from the padded planes (convdirect.go)
+	convSubsample                  // 1×1, strided, no padding: GEMM on the subsampled input (convs2.go)
 )
 
 // Conv2D is a planned convolution: algorithm and kernel chosen and
@@ -93,6 +94,10 @@ type Conv2D struct {
 	// indirect-B GEMM on them (no packing of B).
 	wideOffs []int
 	direct   bool
+	rowGemm  bool // direct, one GEMM per output row (runRows)
+	// pwOffs makes a pointwise or subsampled conv run the indirect-B
+	// GEMM on its (compact) image: row r of B at r·OutH·OutW (pointwiseDirect).
+	pwOffs []int
 
 	// Indirect-A path (convdirect.go): the kernel, the offset of
 	// every output position in the padded planes, and the copy into them.
@@ -145,7 +150,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		wk = archWino
 	}
 	dk := selectDconv(cfg)
-	if dk != nil && !dconvOK(p) {
+	if dk != nil && (!dconvOK(p) || rowsFirst(cfg, p)) {
 		dk = nil
 	}
 	if winogradOK(p, wk) && !cfg.NoWinograd && (dk == nil || min(p.InC, p.OutC) >= winogradDconvMinC) {
@@ -175,12 +180,19 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	if p.KH == 1 && p.KW == 1 && p.StrideH == 1 && p.StrideW == 1 && p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
 		c.algo = convPointwise
 		c.name = "f32-conv1x1-gemm/" + c.gemm.Name
+	} else if subsampleOK(p) {
+		c.algo = convSubsample
+		c.name = fmt.Sprintf("f32-conv1x1%s-subsample/%s", stride, c.gemm.Name)
 	} else if c.gemm.ind != nil && (p.StrideH == 1 && p.StrideW == 1 || m <= directMaxM) {
 		// Any stride: the indirect-B GEMM on the phase planes.
 		c.algo = convWide
 		c.wideOffs = c.wideOffsets()
 		c.direct = true
 		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm-direct/%s", p.KH, p.KW, stride, c.gemm.IndName)
+		if rowDirectOK(p) {
+			c.rowGemm = true
+			c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm-rows/%s", p.KH, p.KW, stride, c.gemm.IndName)
+		}
 	} else {
 		c.algo = convWide
 		c.wideOffs = c.wideOffsets()
@@ -189,6 +201,7 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		}
 		c.name = fmt.Sprintf("f32-conv%dx%d%s-igemm/%s", p.KH, p.KW, stride, c.gemm.Name)
 	}
+	c.pointwiseDirect(m, n, k, stride)
 	c.wStride = prepackLen(c.gemm, c.blk, m, k)
 	c.packedW = make([]float32, p.Group*c.wStride)
 	for g := 0; g < p.Group; g++ {
@@ -210,6 +223,7 @@ func (c *Conv2D) Kernel() string { return c.name }
 // pointwise and depthwise need none (packing memory is per worker and
 // internal).
 func (c *Conv2D) WorkspaceLen() int {
+	p := &c.p
 	switch c.algo {
 	case convTransposed:
 		colLen, ctLen := c.tLens()
@@ -218,6 +232,8 @@ func (c *Conv2D) WorkspaceLen() int {
 		return c.winogradWS()
 	case convDirectA:
 		return c.dconvPadLen()
+	case convSubsample:
+		return (p.InC / p.Group) * p.OutH() * p.OutW()
 	case convWide:
 		padLen, wideLen := c.wideLens()
 		if c.direct {
@@ -325,6 +341,10 @@ func (c *Conv2D) runWide(pool *Pool, gimg, dst, ws []float32, ep Epilogue, src *
 	}
 	par(wideCopyIn, cg, cg*planeLen)
 	clear(pad[cg*planeLen:])
+	if c.rowGemm {
+		c.runRows(pool, pad, dst, ep, m, k, packedA)
+		return
+	}
 	if c.direct {
 		// Each finished panel of the wide grid (in L1 on the thread
 		// that computed it) goes straight to the output (wideTask.emit).
@@ -548,8 +568,16 @@ func (c *Conv2D) Run(pool *Pool, batch int, in, out, ws []float32) {
 				c.runWide(pool, gimg, dst[g*m*hw:(g+1)*m*hw], ws, ep, &src, m, k, c.packedW[g*c.wStride:(g+1)*c.wStride])
 				continue
 			}
+			if c.algo == convSubsample {
+				c.subsample(pool, gimg, ws[:cg*hw])
+				gimg = ws[:cg*hw]
+			}
+			if c.pwOffs != nil {
+				c.gemm.runIndirect(pool, c.blk, m, hw, k, src.pa, gimg, c.pwOffs, dst[g*m*hw:(g+1)*m*hw], hw, ep, nil)
+				continue
+			}
 			src.bm, src.ldb = gimg, hw
-			c.gemm.run(pool, c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
+			c.gemm.run(c.gemmPool(pool, m, hw, k, &src), c.blk, m, hw, k, &src, false, dst[g*m*hw:(g+1)*m*hw], hw, ep)
 		}
 	}
 }

@@ -67,9 +67,16 @@ var convCases = []struct {
 	p    ConvParams
 	algo string // substring of Kernel() under Config{}
 }{
-	{"1x1", convCase(16, 7, 9, 24, 1, 1, 0, 1, 1), "conv1x1-gemm"},
+	{"1x1", convCase(16, 7, 9, 24, 1, 1, 0, 1, 1), "conv1x1-"},
 	{"1x1-wide", convCase(64, 14, 14, 70, 1, 1, 0, 1, 1), "conv1x1-gemm"},
-	{"1x1-s2", convCase(8, 9, 9, 12, 1, 2, 0, 1, 1), "igemm"},
+	{"1x1-s2", convCase(8, 9, 9, 12, 1, 2, 0, 1, 1), "conv1x1s2-subsample"},
+	{"1x1-s3x2", ConvParams{InC: 7, InH: 14, InW: 11, OutC: 9, KH: 1, KW: 1, StrideH: 3, StrideW: 2, DilH: 1, DilW: 1, Group: 1}, "conv1x1s3x2-subsample"},
+	{"1x1-s3", convCase(5, 10, 13, 6, 1, 3, 0, 1, 1), "conv1x1s3-subsample"},
+	{"1x1-s2-grouped", convCase(8, 9, 10, 12, 1, 2, 0, 1, 2), "conv1x1s2-subsample"},
+	// Enough pixels that the subsampling runs on the pool.
+	{"1x1-s2-par", convCase(40, 30, 29, 70, 1, 2, 0, 1, 1), "conv1x1s2-subsample"},
+	// One column panel: the GEMM would split rows, the conv runs serial.
+	{"1x1-serial", convCase(48, 4, 4, 192, 1, 1, 0, 1, 1), "conv1x1-gemm"},
 	{"1x1-pad", convCase(8, 5, 5, 12, 1, 1, 1, 1, 1), "conv1x1s1-igemm"},
 	{"3x3-s1-p1", convCase(3, 17, 19, 16, 3, 1, 1, 1, 1), "conv3x3s1-"},
 	{"3x3-s1-p1-wide", convCase(32, 12, 12, 64, 3, 1, 1, 1, 1), "conv3x3s1-"},
@@ -83,10 +90,16 @@ var convCases = []struct {
 	{"3x3-s2-packed", convCase(9, 15, 17, 70, 3, 2, 1, 1, 1), "conv3x3s2-"},
 	{"3x3-s2-dil2-packed", convCase(6, 19, 18, 72, 3, 2, 2, 2, 1), "conv3x3s2-"},
 	{"3x3-s3-packed", convCase(5, 20, 23, 66, 3, 3, 1, 1, 1), "conv3x3s3-"},
-	{"1x1-s2-packed", convCase(10, 13, 12, 70, 1, 2, 0, 1, 1), "conv1x1s2-igemm/"},
+	{"1x1-s2-subsample", convCase(10, 13, 12, 70, 1, 2, 0, 1, 1), "conv1x1s2-subsample/"},
 	{"1x1-s2-pad-packed", convCase(10, 25, 15, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
 	{"1x1-s2-w1-packed", convCase(10, 40, 1, 70, 1, 2, 1, 1, 1), "conv1x1s2-igemm/"},
 	{"7x7-s2-p3", convCase(3, 32, 30, 16, 7, 2, 3, 1, 1), "conv7x7s2-"},
+	// Outputs at least rowDirectMinW wide, shallow K: with an indirect-B
+	// kernel, one GEMM per output row, written straight into the output
+	// (TestConvPaths).
+	{"3x3-s2-rows", convCase(3, 70, 67, 20, 3, 2, 1, 1, 1), "conv3x3s2-"},
+	{"7x7-s2-rows", convCase(3, 40, 72, 16, 7, 2, 3, 1, 1), "conv7x7s2-"},
+	{"3x3-s2-rows-grouped", convCase(4, 20, 70, 8, 3, 2, 1, 1, 2), "conv3x3s2-"},
 	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1), "conv5x5s1-"},
 	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4), "conv3x3s1-"},
 	{"grouped-mult", convCase(6, 8, 8, 12, 3, 2, 1, 1, 6), "conv3x3s2-"},

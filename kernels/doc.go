@@ -69,8 +69,20 @@
 //
 // NewConv2D chooses per layer (Conv2D.Kernel names the choice):
 //
-//   - f32-conv1x1-gemm: 1×1, stride 1, unpadded: a GEMM straight on the
-//     input (B = the InC×H·W image; packing is the only copy).
+//   - f32-conv1x1-direct: 1×1, stride 1, unpadded, ≤ 64 output channels
+//     per group (directMaxM) and an indirect-B kernel: the indirect-B GEMM
+//     reads the InC×H·W image in place (row r of B at r·H·W) and writes
+//     the output directly; nothing is packed or copied.
+//   - f32-conv1x1-gemm: the other 1×1 stride-1 unpadded convs: a GEMM
+//     straight on the input (B = the image; packing is the only copy).
+//     When the product is small (< 2M MACs) and the GEMM would split its
+//     rows (one or a few column panels: 4² and 8² maps) it runs on the
+//     caller alone (Conv2D.gemmPool): the row split's shared packing of B
+//     and its two synchronisations cost more than the second thread saves.
+//   - f32-conv1x1sS-subsample[-direct]: 1×1, strided, unpadded (ResNet
+//     downsampling shortcuts): the pixels the conv reads are copied into
+//     a compact CinG×OutH·OutW image in the workspace (convs2.go), then
+//     as f32-conv1x1-direct / f32-conv1x1-gemm.
 //   - f32-convKxKsS-6x64-avx512: every conv with more than one tap (any
 //     stride, padding, dilation, group) when an indirect-A kernel is
 //     allowed (AVX-512; see "Indirect-A direct convolution" below). It
@@ -95,7 +107,13 @@
 //     by plain copies (packRowsAVX); when wq = OutW (1×1 strided convs)
 //     the GEMM writes the output directly. Strided convs with ≤ 64 output
 //     channels per group read the runs in place instead
-//     (f32-convKxKsS-igemm-direct, the indirect-B kernels).
+//     (f32-convKxKsS-igemm-direct, the indirect-B kernels); of those,
+//     the shallow ones (CinG·KH·KW ≤ 160: network stems) with outputs ≥ 32
+//     wide run one indirect GEMM per output row that writes its OutW
+//     columns straight into the output (f32-convKxKsS-igemm-rows,
+//     runRows, convs2.go): no emit copies, at the price of a partial
+//     last panel per row. With CinG·KH·KW ≤ 32 (3×3 on RGB: SqueezeNet
+//     1.1's first layer) this path comes before the indirect-A one.
 //   - f32-conv3x3s1-winograd2x2[-avx512]: 3×3 stride-1 ungrouped convs
 //     with ≥ 64 channels and rows of ≥ 24 tiles when SIMD transforms
 //     exist (≥ 512 channels with the scalar ones): Winograd F(2×2, 3×3).
