@@ -102,6 +102,7 @@ type Conv2D struct {
 	// Indirect-A path (convdirect.go): the kernel, the offset of
 	// every output position in the padded planes, and the copy into them.
 	dk      *dconvKernel
+	dGrp    int // K steps per offset (3: dk.micro3)
 	dPos    []int
 	padRows padRowsFn
 

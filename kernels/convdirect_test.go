@@ -8,30 +8,45 @@ import (
 	"testing"
 )
 
-// TestDconvMicro compares every indirect-A micro-kernel with a float64
-// reference on random planes, scattered positions and offsets, every
-// row count, column tails and epilogue flags; C is poisoned around the
-// tile, and lanes outside the rows and mask must stay untouched.
+// TestDconvMicro compares every indirect-A micro-kernel (and its
+// grouped variant) with a float64 reference on random planes, scattered
+// positions and offsets, every row count, column tails and epilogue
+// flags; C is poisoned around the tile, and lanes outside the rows and
+// mask must stay untouched.
 func TestDconvMicro(t *testing.T) {
 	r := rand.New(rand.NewPCG(1, 1))
 	src := randSlice(r, 5000)
+	type variant struct {
+		d     *dconvKernel
+		micro dconvFn
+		grp   int
+		ks    []int
+	}
+	var vs []variant
 	for _, d := range dconvKernels {
 		if !(Config{}).Allows(d.requires) {
 			continue
 		}
-		for _, k := range []int{1, 3, 4, 7, 37} {
+		vs = append(vs, variant{d, d.micro, 1, []int{1, 3, 4, 7, 37}})
+		if d.micro3 != nil {
+			vs = append(vs, variant{d, d.micro3, 3, []int{3, 6, 9, 21, 39}})
+		}
+	}
+	for _, vr := range vs {
+		d := vr.d
+		for _, k := range vr.ks {
 			for mr := 1; mr <= d.mr; mr++ {
 				for _, nc := range []int{1, 15, 16, 17, d.nr - 1, d.nr} {
 					if nc < 1 || nc > d.nr {
 						continue
 					}
 					for _, flags := range []int{0, flagAcc, flagRowBias | flagColBias | flagClamp, flagAcc | flagColBias} {
-						name := fmt.Sprintf("%s/k%d/mr%d/nc%d/f%d", d.name, k, mr, nc, flags)
+						name := fmt.Sprintf("%s/g%d/k%d/mr%d/nc%d/f%d", d.name, vr.grp, k, mr, nc, flags)
 						pos := make([]int, d.mr)
 						for i := range pos {
 							pos[i] = r.IntN(2000)
 						}
-						offs := make([]int, k)
+						offs := make([]int, k/vr.grp)
 						for l := range offs {
 							offs[l] = r.IntN(2900)
 						}
@@ -47,7 +62,7 @@ func TestDconvMicro(t *testing.T) {
 						c0 := slices.Clone(c)
 						mask := ^uint64(0) >> uint(64-nc)
 						lo, hi := float32(-0.5), float32(0.5)
-						d.micro(k, &src[0], &pos[0], &b[0], &offs[0], &c[0], ldc, mr, mask, flags, &rb[0], &cb[0], lo, hi)
+						vr.micro(k, &src[0], &pos[0], &b[0], &offs[0], &c[0], ldc, mr, mask, flags, &rb[0], &cb[0], lo, hi)
 						for i := 0; i < d.mr; i++ {
 							for j := 0; j < ldc; j++ {
 								got := c[i*ldc+j]
@@ -59,7 +74,7 @@ func TestDconvMicro(t *testing.T) {
 								}
 								var v, sa float64
 								for l := 0; l < k; l++ {
-									x := float64(src[pos[i]+offs[l]]) * float64(b[l*d.nr+j])
+									x := float64(src[pos[i]+offs[l/vr.grp]+l%vr.grp]) * float64(b[l*d.nr+j])
 									v += x
 									sa += math.Abs(x)
 								}
@@ -133,6 +148,9 @@ var dconvCases = []struct {
 	{"1px", convCase(7, 1, 1, 1, 3, 1, 1, 1, 1)},
 	{"asym", ConvParams{InC: 3, InH: 10, InW: 12, OutC: 5, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}},
 	{"kblocks", convCase(350, 6, 7, 20, 3, 1, 1, 1, 1)},
+	{"kblocks-dil2", convCase(350, 6, 7, 20, 3, 1, 2, 2, 1)},
+	{"1x3", ConvParams{InC: 9, InH: 11, InW: 13, OutC: 70, KH: 1, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadTop: 0, PadLeft: 1, PadBottom: 0, PadRight: 1, Group: 1}},
+	{"3x1", ConvParams{InC: 9, InH: 11, InW: 13, OutC: 70, KH: 3, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadTop: 1, PadLeft: 0, PadBottom: 1, PadRight: 0, Group: 1}},
 }
 
 // TestConvDirectA runs the indirect-A path with the selected kernel and
@@ -223,6 +241,18 @@ func TestConvDirectASelect(t *testing.T) {
 			t.Errorf("ForceGeneric: kernel %q", got)
 		}
 	}()
+	for _, tc := range []struct {
+		p   ConvParams
+		grp int
+	}{{p, 3}, {convCase(8, 9, 9, 8, 3, 1, 2, 2, 1), 1}, {convCase(8, 9, 9, 8, 5, 1, 2, 1, 1), 1}} {
+		c, err := NewConv2D(Config{}, tc.p, make([]float32, tc.p.OutC*tc.p.InC*tc.p.KH*tc.p.KW), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := map[bool]int{true: tc.grp, false: 1}[d.micro3 != nil]; c.dGrp != want {
+			t.Errorf("%d×%d dilation %d: %d K steps per offset, want %d", tc.p.KH, tc.p.KW, tc.p.DilW, c.dGrp, want)
+		}
+	}
 	if got := kernelOf(Config{}, convCase(64, 9, 9, 64, 1, 2, 0, 1, 1)); contains(got, d.name) {
 		t.Errorf("1×1 s2: kernel %q", got)
 	}

@@ -63,6 +63,11 @@ type x86 struct {
 	// from MR row pointers a+pos[i] indexed by offs[l]; B is a packed
 	// panel.
 	inda bool
+	// grp > 1 (indirect-A only): the K steps come in groups of grp
+	// (the kx taps of one kernel row, dilation 1) whose inputs are
+	// consecutive: offs has one entry per group and step u of a group
+	// reads 4·u bytes further. k must be a multiple of grp.
+	grp int
 }
 
 // indaRows are the row pointers of the indirect-A variant (mr ≤ 6).
@@ -82,6 +87,9 @@ func (x x86) arg(name string) string {
 }
 
 func (x x86) nr() int { return x.nv * x.w }
+
+// group is the K steps per offset of an indirect-A kernel (1 unless grp).
+func (x x86) group() int { return max(x.grp, 1) }
 
 func (x x86) acc(i, v int) string { return fmt.Sprintf("%s%d", x.reg, i*x.nv+v) }
 
@@ -192,8 +200,8 @@ func genX86(g *gen, x x86) {
 		step := func(u int, pf, full bool) {
 			aoff := u * x.mr * 4
 			boff := u * x.nv * vb
-			if x.inda {
-				g.f("\tMOVQ %d(SI), DX", u*8)
+			if x.inda && u%x.group() == 0 {
+				g.f("\tMOVQ %d(SI), DX", u/x.group()*8)
 			}
 			if x.ind {
 				// Row u of this step: b + offs[u], masked so that
@@ -225,7 +233,7 @@ func genX86(g *gen, x x86) {
 			}
 			for i := 0; i < r; i++ {
 				if x.inda {
-					g.f("\tVBROADCASTSS (%s)(DX*4), %s", indaRows[i], bc(i))
+					g.f("\tVBROADCASTSS %d(%s)(DX*4), %s", u%x.group()*4, indaRows[i], bc(i))
 				} else {
 					g.f("\tVBROADCASTSS %d(AX), %s", aoff+i*4, bc(i))
 				}
@@ -234,7 +242,15 @@ func genX86(g *gen, x x86) {
 				}
 			}
 		}
-		const unroll = 4
+		// A grouped indirect-A kernel runs whole groups: two per
+		// iteration when groups are short, and one in the tail.
+		unroll, tailN := 4, 1
+		if x.group() > 1 {
+			unroll, tailN = x.group(), x.group()
+			if x.group() < 4 {
+				unroll *= 2
+			}
+		}
 		g.f("\tCMPQ CX, $%d", unroll)
 		g.f("\tJLT tail%s", lbl)
 		if !x.ind && !x.inda {
@@ -262,7 +278,7 @@ func genX86(g *gen, x x86) {
 			if x.ind {
 				g.f("\tADDQ $%d, SI", rows*8)
 			} else if x.inda {
-				g.f("\tADDQ $%d, SI", rows*8)
+				g.f("\tADDQ $%d, SI", rows/x.group()*8)
 				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
 			} else {
 				g.f("\tADDQ $%d, BX", rows*x.nv*vb)
@@ -293,12 +309,14 @@ func genX86(g *gen, x x86) {
 		g.f("tail%s:", lbl)
 		g.f("\tTESTQ CX, CX")
 		g.f("\tJEQ epi%s", lbl)
-		step(0, false, false)
+		for u := 0; u < tailN; u++ {
+			step(u, false, false)
+		}
 		if !x.inda {
 			g.f("\tADDQ $%d, AX", x.mr*4)
 		}
-		advB(1)
-		g.f("\tDECQ CX")
+		advB(tailN)
+		g.f("\tSUBQ $%d, CX", tailN)
 		g.f("\tJMP tail%s", lbl)
 		g.f("epi%s:", lbl)
 		genEpilogue(g, x, r, lbl)
@@ -1315,6 +1333,7 @@ func main() {
 	genX86(&a5, x86{name: "igemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
 	genX86(&a5, x86{name: "igemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
 	genX86(&a5, x86{name: "dconvF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, inda: true})
+	genX86(&a5, x86{name: "dconvF32x6x64g3AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, inda: true, grp: 3})
 	genPackGather(&a5)
 	genPackRows(&a5)
 	genMaxRows(&a5)
