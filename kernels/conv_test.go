@@ -183,18 +183,7 @@ func TestConv2D(t *testing.T) {
 					if !slices.Equal(x, xc) {
 						t.Fatalf("%s: input modified", name)
 					}
-					for i, v := range out {
-						j := i - guard
-						if j < 0 || j >= len(want) {
-							if !math.IsNaN(float64(v)) {
-								t.Fatalf("%s: wrote outside the output at %d", name, j)
-							}
-							continue
-						}
-						if !close32(v, want[j], scale[j]) {
-							t.Fatalf("%s T%d: out[%d] = %v, want %v", name, pl.Threads(), j, v, want[j])
-						}
-					}
+					checkGuarded(t, fmt.Sprintf("%s T%d", name, pl.Threads()), out, guard, want, scale)
 				}
 			}
 		}

@@ -326,44 +326,18 @@ func dconvGeneric4x16g3(k int, a *float32, pos *int, b *float32, offs *int, c *f
 
 // dconvRef is the reference indirect-A micro-kernel for an MR×NR tile
 // (see dconvFn) with K steps in groups of grp (1: none; see
-// dconvKernel.micro3); it reads only the columns in mask.
+// dconvKernel.micro3): it gathers the MR×k block of A into a packed
+// panel and runs microRef, so it reads only the columns in mask.
 func dconvRef(MR, NR, grp int, k int, a *float32, pos *int, b *float32, offs *int, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32) {
 	ps := unsafe.Slice(pos, mr)
 	os := unsafe.Slice(offs, k/grp)
-	bs := unsafe.Slice(b, k*NR)
-	var acc [64]float32
-	for i := 0; i < mr; i++ {
-		clear(acc[:NR])
-		for l := 0; l < k; l++ {
-			av := *(*float32)(unsafe.Add(unsafe.Pointer(a), (ps[i]+os[l/grp]+l%grp)*4))
-			row := bs[l*NR : l*NR+NR]
-			for j := range row {
-				if mask>>uint(j)&1 != 0 {
-					acc[j] += av * row[j]
-				}
-			}
-		}
-		for j := 0; j < NR; j++ {
-			if mask>>uint(j)&1 == 0 {
-				continue
-			}
-			v := acc[j]
-			cp := (*float32)(unsafe.Add(unsafe.Pointer(c), (i*ldc+j)*4))
-			if flags&flagAcc != 0 {
-				v += *cp
-			}
-			if flags&flagRowBias != 0 {
-				v += *(*float32)(unsafe.Add(unsafe.Pointer(rowBias), i*4))
-			}
-			if flags&flagColBias != 0 {
-				v += *(*float32)(unsafe.Add(unsafe.Pointer(colBias), j*4))
-			}
-			if flags&flagClamp != 0 {
-				v = min(max(v, lo), hi)
-			}
-			*cp = v
+	panel := make([]float32, max(k, 1)*MR)
+	for l := 0; l < k; l++ {
+		for i, p := range ps {
+			panel[l*MR+i] = *(*float32)(unsafe.Add(unsafe.Pointer(a), (p+os[l/grp]+l%grp)*4))
 		}
 	}
+	microRef(MR, NR, k, &panel[0], b, c, ldc, mr, mask, flags, rowBias, colBias, lo, hi)
 }
 
 // dconvKC is the K block of the indirect-A path: all of K up to 3072

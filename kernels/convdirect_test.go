@@ -131,10 +131,7 @@ func TestDconvTranspose(t *testing.T) {
 // tails of positions (not multiples of 6 or 48) and channels (not
 // multiples of 16 or 64), strides, dilation, asymmetric padding,
 // groups, several K blocks.
-var dconvCases = []struct {
-	name string
-	p    ConvParams
-}{
+var dconvCases = []benchLayer{
 	{"3x3-s1", convCase(3, 17, 19, 16, 3, 1, 1, 1, 1)},
 	{"3x3-s1-tails", convCase(32, 12, 13, 70, 3, 1, 1, 1, 1)},
 	{"3x3-s1-130", convCase(20, 9, 11, 130, 3, 1, 1, 1, 1)},
@@ -192,18 +189,7 @@ func TestConvDirectA(t *testing.T) {
 				for _, pl := range []*Pool{nil, pool} {
 					out := nanSlice(guard + len(want) + guard)
 					c.Run(pl, batch, x, out[guard:guard+len(want)], nanSlice(c.WorkspaceLen()))
-					for i, v := range out {
-						j := i - guard
-						if j < 0 || j >= len(want) {
-							if !math.IsNaN(float64(v)) {
-								t.Fatalf("%s: wrote outside the output at %d", name, j)
-							}
-							continue
-						}
-						if !close32(v, want[j], scale[j]) {
-							t.Fatalf("%s T%d: out[%d] = %v, want %v", name, pl.Threads(), j, v, want[j])
-						}
-					}
+					checkGuarded(t, fmt.Sprintf("%s T%d", name, pl.Threads()), out, guard, want, scale)
 				}
 			}
 		}
@@ -259,6 +245,25 @@ func TestConvDirectASelect(t *testing.T) {
 	if archWino != nil {
 		if got := kernelOf(Config{}, convCase(128, 56, 56, 128, 3, 1, 1, 1, 1)); !contains(got, "winograd") {
 			t.Errorf("128→128 at 56²: kernel %q, want Winograd", got)
+		}
+	}
+}
+
+// checkGuarded fails t unless out, a result with guard NaN cells on each
+// side, matches want within the reference's scale and the guard cells
+// are untouched.
+func checkGuarded(t *testing.T, name string, out []float32, guard int, want, scale []float64) {
+	t.Helper()
+	for i, v := range out {
+		j := i - guard
+		if j < 0 || j >= len(want) {
+			if !math.IsNaN(float64(v)) {
+				t.Fatalf("%s: wrote outside the output at %d", name, j)
+			}
+			continue
+		}
+		if !close32(v, want[j], scale[j]) {
+			t.Fatalf("%s: out[%d] = %v, want %v", name, j, v, want[j])
 		}
 	}
 }

@@ -1227,12 +1227,7 @@ func genWinograd(g *gen) {
 	g.f("\tJEQ odone")
 	g.f("oloop:")
 	g.f("\tMOVQ SI, R13")
-	for x := 0; x < 16; x++ {
-		g.f("\tVMOVUPS (R13), Z%d", x)
-		if x < 15 {
-			g.f("\tADDQ R12, R13")
-		}
-	}
+	loadRows16(g, "R13", "R12")
 	// a0[c] = m0c + m1c + m2c → Z16+c; a1[c] = m1c − m2c − m3c → Z20+c.
 	for c := 0; c < 4; c++ {
 		g.f("\tVADDPS Z%d, Z%d, Z%d", 4+c, c, 16+c)
@@ -1280,6 +1275,17 @@ func genWinograd(g *gen) {
 	g.f("")
 }
 
+// loadRows16 loads 16 rows into Z0..Z15: row r at ptr, which advances
+// by the byte stride in register step after each row but the last.
+func loadRows16(g *gen, ptr, step string) {
+	for r := 0; r < 16; r++ {
+		g.f("\tVMOVUPS (%s), Z%d", ptr, r)
+		if r < 15 {
+			g.f("\tADDQ %s, %s", step, ptr)
+		}
+	}
+}
+
 // genTransposeOut writes transpose16AVX512, the copy-out of the direct
 // conv (kernels/convdirect.go): the 16×16 block at src (leading
 // dimension lds: 16 rows of 16 floats, rows = output positions, columns
@@ -1299,12 +1305,7 @@ func genTransposeOut(g *gen) {
 	g.f("\tMOVQ ncols+32(FP), CX")
 	g.f("\tMOVQ mask+40(FP), AX")
 	g.f("\tKMOVW AX, K1")
-	for r := 0; r < 16; r++ {
-		g.f("\tVMOVUPS (SI), Z%d", r)
-		if r < 15 {
-			g.f("\tADDQ BX, SI")
-		}
-	}
+	loadRows16(g, "SI", "BX")
 	for _, l := range code {
 		g.f("%s", l)
 	}
