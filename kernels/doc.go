@@ -174,16 +174,21 @@
 // dconvGeneric4x16 / dconvRef) keeps 6 positions × 64 channels in 24
 // registers for a whole K block: per K step one offset load, four
 // aligned weight loads and six broadcasts from six row pointers, 24
-// FMAs. Positions are the compact OutH·OutW grid (no padding columns,
-// any stride, a tile may span output rows). The input is copied once
-// into zero-padded planes (one per channel, any stride); the threads
-// split items of 48 positions × one 64-channel panel (panel-major, so
-// each thread streams about its share of the weights); each item is
+// FMAs. Kernels 3 wide (dilation 1) take the grouped variant
+// (dconvKernel.micro3, f32-…-6x64-avx512 with dconvF32x6x64g3AVX512):
+// one offset per kernel row, the three kx taps as load displacements
+// (2–7% on 3×3 layers). Positions are the compact OutH·OutW grid (no
+// padding columns, any stride, a tile may span output rows). The input
+// is copied once into zero-padded planes (one per channel, any stride;
+// padRows); the threads split items of 48 positions × one 64-channel
+// panel: each owns a contiguous range (panel-major, so it streams about
+// its share of the weights) and then takes the items the others have
+// not started; each item is
 // computed into a per-thread tile (in L1) with bias and activation in
 // the epilogue of the last K block and transposed into the NCHW output
 // 16×16 at a time (transpose16AVX512). K runs as one block up to 3072
 // (the 64-wide weight panel, ≤ 768 KiB, stays in L2), in equal blocks
-// ≤ 2048 beyond. Against the indirect-B path it trades unaligned,
+// ≤ 2048 beyond (multiples of 24, whole groups of 3). Against the indirect-B path it trades unaligned,
 // scattered B rows (and wasted padding columns) for aligned sequential
 // weight loads and a few input lines per tile (thread CPU time, one
 // thread, 3×3: 64→64 at 56² 1.37 → 1.16 ms, 128→128 at 28² 1.31 →
@@ -224,7 +229,9 @@
 // fewer) are merged by lane maxima and VPERMI2PS splits even and odd
 // columns, 16 outputs at a time with a masked tail whose lanes past the
 // row's end read −Inf (windows cut by ceil_mode or the end padding);
-// windows starting in the left padding are finished in Go. Pooling of
+// rows of at most 8 outputs and 16 inputs (the 8² and 16² stages) go two
+// per vector, one in each half; windows starting in the left padding
+// are finished in Go. Pooling of
 // fewer than 32k input floats runs on the caller alone. Other 2-D max
 // pooling without indices (f32-maxpool-2d-avx512 or -generic) works on
 // whole rows: the input rows of an output row's windows are merged by an
