@@ -393,7 +393,7 @@ func (k *Pooling) planS2(cfg Config) {
 // row) take the max of their taps in Go.
 func (k *Pooling) planeMaxS2(src, dst []float32) {
 	p := &k.p
-	ix, dy, kw := p.In[1], p.Dilations[0], p.Kernel[1]
+	ix, kw := p.In[1], p.Kernel[1]
 	rx := k.ranges[1]
 	ow, oh := len(rx), len(k.ranges[0])
 	jf, je := k.s2X[0], k.s2X[1]
@@ -406,22 +406,24 @@ func (k *Pooling) planeMaxS2(src, dst []float32) {
 	if jf == 0 && je == ow {
 		return
 	}
-	for oy, y := range k.ranges[0] {
+	// The windows outside [jf, je): the three row offsets of each output
+	// row (relative to x0, one repeated when the window has fewer rows,
+	// which leaves the maximum unchanged) are those of the plane kernel.
+	x0 := rx[jf].start
+	for oy := 0; oy < oh; oy++ {
+		o3 := k.s2Offs[3*oy : 3*oy+3 : 3*oy+3]
+		r0, r1, r2 := o3[0]-x0, o3[1]-x0, o3[2]-x0
 		out := dst[oy*ow : (oy+1)*ow]
-		for o := 0; o < ow; o++ {
+		for o := range ow {
 			if o == jf {
-				o = je
-				if o >= ow {
+				if o = je; o >= ow {
 					break
 				}
 			}
 			x := rx[o]
 			m := float32(math.Inf(-1))
-			for ky := y.lo; ky < y.hi; ky++ {
-				b := (y.start+ky*dy)*ix + x.start
-				for _, v := range src[b+x.lo : b+x.hi] {
-					m = max(m, v)
-				}
+			for t := x.start + x.lo; t < x.start+x.hi; t++ {
+				m = max(m, src[r0+t], src[r1+t], src[r2+t])
 			}
 			out[o] = m
 		}

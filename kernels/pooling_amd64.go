@@ -7,7 +7,8 @@ package kernels
 // output row r < rows, dst[r·ldd+j] = max over the three input rows
 // src[offs[3r+i]:] and kx < kw of row[2j+kx] for j < n, NaN
 // propagating, taps at or past a row's avail elements skipped; masks are
-// poolS2Masks(n, kw, avail). Its generic twin is maxPoolS2Generic.
+// poolS2Masks(n, kw, avail); rows of n ≤ 8 outputs whose inputs fit 16
+// lanes are computed two at a time. Its generic twin is maxPoolS2Generic.
 //
 //go:noescape
 func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)

@@ -38,6 +38,25 @@ DATA poolOddIdx<>+52(SB)/4, $27
 DATA poolOddIdx<>+56(SB)/4, $29
 DATA poolOddIdx<>+60(SB)/4, $31
 GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
+// The even elements shifted by one (2l+2): the third tap of the windows
+// of two 8-output rows held in one vector (lanes 7 and 15 are replaced).
+DATA poolEven2Idx<>+0(SB)/4, $2
+DATA poolEven2Idx<>+4(SB)/4, $4
+DATA poolEven2Idx<>+8(SB)/4, $6
+DATA poolEven2Idx<>+12(SB)/4, $8
+DATA poolEven2Idx<>+16(SB)/4, $10
+DATA poolEven2Idx<>+20(SB)/4, $12
+DATA poolEven2Idx<>+24(SB)/4, $14
+DATA poolEven2Idx<>+28(SB)/4, $16
+DATA poolEven2Idx<>+32(SB)/4, $18
+DATA poolEven2Idx<>+36(SB)/4, $20
+DATA poolEven2Idx<>+40(SB)/4, $22
+DATA poolEven2Idx<>+44(SB)/4, $24
+DATA poolEven2Idx<>+48(SB)/4, $26
+DATA poolEven2Idx<>+52(SB)/4, $28
+DATA poolEven2Idx<>+56(SB)/4, $30
+DATA poolEven2Idx<>+60(SB)/4, $0
+GLOBL poolEven2Idx<>(SB), RODATA|NOPTR, $64
 DATA poolNegInf<>+0(SB)/4, $0xff800000
 GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 
@@ -104,6 +123,10 @@ TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
 	VBROADCASTSS poolNegInf<>(SB), Z29
 	TESTQ R13, R13
 	JEQ done
+	CMPQ n+40(FP), $8
+	JGT row
+	KORTESTW K3, K3 // row inputs past lane 16 (n 8, kw 3)
+	JEQ pairs
 row:
 	MOVQ BX, DI
 	MOVQ 0(R12), SI
@@ -177,6 +200,68 @@ next:
 	ADDQ AX, BX
 	DECQ R13
 	JNE row
+	JMP done
+
+	// n ≤ 8 with at most 16 inputs per row (mask 1 empty): two output
+	// rows per iteration, row r in lanes [0,8) and row r+1 in [8,16).
+	// Each input row fits one vector (lanes [0, lim)
+	// loaded with mask 0, −Inf above), so the three rows' lane maxima of
+	// both output rows are split by VPERMI2PS into the even, odd and
+	// shifted even columns at once; lanes 7 and 15 of the shifted ones
+	// (tap 16, past the row) and, for kw 2, all of them are −Inf (K3).
+	// An odd last row is paired with itself and only its half stored.
+pairs:
+	MOVL $0x8080, DI
+	CMPQ R9, $3
+	JEQ pmask
+	MOVL $0xffff, DI
+pmask:
+	KMOVW DI, K3
+	VMOVUPS poolEven2Idx<>(SB), Z28
+prow:
+	MOVQ 0(R12), SI
+	LEAQ (R11)(SI*4), SI
+	MOVQ 8(R12), DX
+	LEAQ (R11)(DX*4), DX
+	MOVQ 16(R12), R8
+	LEAQ (R11)(R8*4), R8
+	MOVQ SI, CX
+	MOVQ DX, R10
+	MOVQ R8, DI
+	CMPQ R13, $2
+	JLT pone
+	MOVQ 24(R12), CX
+	LEAQ (R11)(CX*4), CX
+	MOVQ 32(R12), R10
+	LEAQ (R11)(R10*4), R10
+	MOVQ 40(R12), DI
+	LEAQ (R11)(DI*4), DI
+pone:
+	LDINF(0, SI, K2, Z0)
+	LDINF(0, DX, K2, Z4)
+	LDINF(0, R8, K2, Z8)
+	LDINF(0, CX, K2, Z1)
+	LDINF(0, R10, K2, Z5)
+	LDINF(0, DI, K2, Z9)
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	VMOVAPS Z28, Z14
+	VPERMI2PS Z1, Z0, Z14
+	VMOVAPS Z29, K3, Z14
+	VMAX3(Z12, Z13, Z14)
+	VMOVUPS Z12, K6, (BX)
+	CMPQ R13, $2
+	JLT done
+	VSHUFF32X4 $0x0E, Z12, Z12, Z13
+	VMOVUPS Z13, K6, (BX)(AX*1)
+	ADDQ $48, R12
+	LEAQ (BX)(AX*2), BX
+	SUBQ $2, R13
+	JNE prow
 done:
 	VZEROUPPER
 	RET

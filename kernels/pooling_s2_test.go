@@ -10,7 +10,8 @@ import (
 
 // TestMaxPoolS2 compares the assembly stride-2 max pooling plane kernel
 // with maxPoolS2Generic: output counts around the 16-lane block (the
-// masked tail), kernel widths 2 and 3, repeated rows, NaN and −Inf in
+// masked tail) and up to 8 (two rows per vector, an odd last row; 8
+// outputs of kw 3 need 17 inputs unless cut), kernel widths 2 and 3, repeated rows, NaN and −Inf in
 // the inputs, NaN guard bands around and between the output rows, input
 // rows whose last one ends the allocation, rows cut inside the last
 // window (ceil_mode), inputs unmodified.
