@@ -67,6 +67,9 @@ func BenchmarkConvThreads(b *testing.B) {
 		{"r18c-3x1-45x32-64", ConvParams{InC: 45, InH: 32, InW: 32, OutC: 64, KH: 3, KW: 1, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadTop: 1, PadBottom: 1, Group: 1}},
 		// A 1×1 second factor of a 4² stage (fmnist-vgg16-0.4's /28).
 		{"vggc-1x1-175x4-512", convCase(175, 4, 4, 512, 1, 1, 0, 1, 1)},
+		// fmnist-resnet18-0.4's layers.5.conv1 first factor (transposed
+		// path, split K).
+		{"r18c-1x3-256x8-130", ConvParams{InC: 256, InH: 8, InW: 8, OutC: 130, KH: 1, KW: 3, StrideH: 1, StrideW: 1, DilH: 1, DilW: 1, PadLeft: 1, PadRight: 1, Group: 1}},
 		// resnet18's 1×1 stride-2 downsampling at 8² and 4² outputs.
 		{"r18-down-128x16", convCase(128, 16, 16, 256, 1, 2, 0, 1, 1)},
 		{"r18-down-256x8", convCase(256, 8, 8, 512, 1, 2, 0, 1, 1)},

@@ -257,10 +257,11 @@
 // packed copy of the whole of B (up to 16 MiB), packed by all threads
 // first; column splits pack their own columns. When both operands are
 // prepacked (the transposed small-map conv) and neither split is within
-// 5% of an even share (few row tiles and panels: 177 output channels on
+// 15% of an even share (few row tiles and panels: 177 output channels on
 // a 4×4 map), the threads split K by whole blocks instead and the
-// partial sums and the epilogue are added after (runSplitK; 512→177 3×3
-// at 4×4, 2 threads: 288 → 184 µs). Products below ~32k MACs
+// partial sums and the epilogue are added after, by rows on all threads
+// when C has 4096 elements or more (runSplitK; 512→177 3×3 at 4×4, 2
+// threads: 288 → 184 µs). Products below ~32k MACs
 // stay on the caller. A one-thread Pool (or a nil *Pool) runs on the
 // caller with no synchronisation. Idle workers spin for 200 µs before
 // parking, so back-to-back operators do not pay a wake-up. Loop bodies
