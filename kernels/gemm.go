@@ -665,10 +665,19 @@ func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
 		worstM = max(worstM, g.tileCost(splitBound(m, g.MR, q+1, threads)-splitBound(m, g.MR, q, threads), n))
 		worstN = max(worstN, g.tileCost(m, splitBound(n, g.NR, q+1, threads)-splitBound(n, g.NR, q, threads)))
 	}
-	// Up to 15% over an even share a row or column split still wins:
-	// 11 row tiles split 6:5 (256→130 1×3 at 8², 2 threads: 68 µs by
-	// rows, 74-77 µs by K).
-	if min(worstM, worstN) <= 1.15*g.tileCost(m, n)/float64(threads) {
+	// Up to 15% over it a row or column split still wins when there are
+	// many row tiles to reuse B: 11 row tiles split 6:5 (256→130 1×3 at
+	// 8², 2 threads: 68 µs by rows, 74-77 µs by K). With few (4², 2²
+	// maps) or a B streamed from memory the layer is bound by reading
+	// B, which a column split reads in whole padded panels: 5% (512→135
+	// at 4², panels of 64, 64 and 7 read as 64: 0.13 ms by K, 0.17 by
+	// columns; 95 channels, panels 64 and 31: 0.10 by K, 0.14 by
+	// columns; 256→142 3×3 s2: 0.066 by K, 0.075 by columns).
+	limit := 1.15
+	if t.src.streamB || (m+g.MR-1)/g.MR < 8 {
+		limit = 1.05
+	}
+	if min(worstM, worstN) <= limit*g.tileCost(m, n)/float64(threads) {
 		return false
 	}
 	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
