@@ -18,6 +18,8 @@
 //     feeding a Pad);
 //   - BatchNormalization is folded into a preceding Conv or Gemm with
 //     constant weights when nothing else reads the Conv/Gemm output;
+//   - a Pad with zeros (mode constant, value 0) of the spatial axes whose
+//     output only a Conv reads is folded into that Conv's pads;
 //   - dead nodes and unused initializers are dropped.
 //
 // Every remaining node must have a registered operator at the model's

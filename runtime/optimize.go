@@ -19,6 +19,8 @@ import (
 //     outputs becoming initializers (exporters' shape subgraphs);
 //   - BatchNormalization folded into a preceding Conv or Gemm with
 //     constant weights whose output nothing else reads;
+//   - a constant-zero Pad of the spatial axes whose output only a Conv
+//     reads folded into that Conv's pads;
 //   - nodes whose outputs nothing reads removed, unused initializers
 //     dropped.
 //
@@ -36,6 +38,7 @@ func Optimize(g *ir.Graph) (*ir.Graph, error) {
 		return nil, err
 	}
 	foldBatchNorms(o)
+	foldPads(o)
 	removeDead(o)
 	return o, nil
 }
@@ -436,6 +439,90 @@ func foldBN(g *ir.Graph, bn *ir.Node, prod map[string]*ir.Node, used map[string]
 	}
 	p.Outputs = []string{bn.Outputs[0]}
 	return true
+}
+
+// foldPads makes every Conv whose input is the output of a zero-padding
+// Pad of the spatial axes (and read by nothing else) read the Pad's input
+// with the Pad's amounts added to its own pads (fmnist-squeezenet1_1's
+// 28² → 32² input pad); removeDead then drops the Pad. Padding with zeros
+// is what the Conv's pads do, so the outputs are unchanged.
+func foldPads(g *ir.Graph) {
+	used := consumers(g)
+	outs := outputSet(g)
+	prod := map[string]*ir.Node{}
+	for _, n := range g.Nodes {
+		for _, o := range n.Outputs {
+			prod[o] = n
+		}
+	}
+	for _, c := range g.Nodes {
+		if c.OpType != "Conv" || (c.Domain != "" && c.Domain != "ai.onnx") || c.AttrString("auto_pad", "NOTSET") != "NOTSET" {
+			continue
+		}
+		x := c.Input(0)
+		p := prod[x]
+		if p == nil || p.OpType != "Pad" || (p.Domain != "" && p.Domain != "ai.onnx") || used[x] != 1 || outs[x] || len(p.Outputs) != 1 {
+			continue
+		}
+		w, ok := g.Initializers[c.Input(1)]
+		if !ok || len(w.Shape) < 3 {
+			continue
+		}
+		if pads, ok := spatialZeroPads(g, p, len(w.Shape)); ok {
+			cp := c.AttrInts("pads")
+			if cp == nil {
+				cp = make([]int64, len(pads))
+			}
+			if len(cp) != len(pads) {
+				continue
+			}
+			np := make([]int64, len(pads))
+			for i := range np {
+				np[i] = cp[i] + pads[i]
+			}
+			c.Attrs = cloneAttrs(c.Attrs)
+			c.Attrs["pads"] = &ir.Attr{Type: ir.AttrInts, Ints: np}
+			c.Inputs = append([]string{p.Input(0)}, c.Inputs[1:]...)
+		}
+	}
+}
+
+// spatialZeroPads returns the pads of the spatial axes (Conv order:
+// all begins, then all ends) of a Pad node p over rank-dimensional data
+// when it pads with zeros (mode constant, value 0 or none), by known
+// non-negative amounts, only the axes after the first two; ok is false
+// otherwise.
+func spatialZeroPads(g *ir.Graph, p *ir.Node, rank int) (pads []int64, ok bool) {
+	if p.AttrString("mode", "constant") != "constant" || p.Input(3) != "" || p.AttrFloat("value", 0) != 0 {
+		return nil, false
+	}
+	all := p.AttrInts("pads")
+	if !p.Has("pads") {
+		t, ok := g.Initializers[p.Input(1)]
+		if !ok || t.DType != ir.Int64 {
+			return nil, false
+		}
+		all = t.I64
+	}
+	if v := p.Input(2); v != "" {
+		t, ok := g.Initializers[v]
+		if !ok || t.DType != ir.Float32 || t.Len() != 1 || t.F32[0] != 0 {
+			return nil, false
+		}
+	}
+	if len(all) != 2*rank {
+		return nil, false
+	}
+	for i, v := range all {
+		if v < 0 || (v != 0 && (i%rank < 2)) {
+			return nil, false
+		}
+	}
+	sp := rank - 2
+	pads = make([]int64, 2*sp)
+	copy(pads[:sp], all[2:rank])
+	copy(pads[sp:], all[rank+2:])
+	return pads, true
 }
 
 func cloneAttrs(a map[string]*ir.Attr) map[string]*ir.Attr {

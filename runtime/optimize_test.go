@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -234,5 +235,68 @@ func TestUnnamedNodes(t *testing.T) {
 	o, err := Optimize(&ir.Graph{Opset: 13, Inputs: g.Inputs, Outputs: g.Outputs, Nodes: []*ir.Node{nd("Relu", "", []string{"x"}, []string{"y"})}})
 	if err != nil || o.Nodes[0].Name != "Relu_0" {
 		t.Errorf("Optimize named the node %q (%v)", o.Nodes[0].Name, err)
+	}
+}
+
+// TestOptimizePadConv checks that a zero Pad of the spatial axes read
+// only by a Conv is folded into the Conv's pads (same outputs as the
+// source graph) and that other Pads are kept.
+func TestOptimizePadConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 3))
+	i64 := func(v ...int64) *ir.Tensor {
+		t := ir.NewTensor(ir.Int64, ir.Shape{len(v)})
+		copy(t.I64, v)
+		return t
+	}
+	spatial := []int64{0, 0, 1, 2, 0, 0, 2, 1}
+	for _, tc := range []struct {
+		name   string
+		opset  int
+		pad    *ir.Node
+		inits  map[string]*ir.Tensor
+		shared bool
+		fold   bool
+	}{
+		{"fold", 13, nd("Pad", "pad", []string{"x", "pads"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(spatial...)}, false, true},
+		{"fold-zero-value", 13, nd("Pad", "pad", []string{"x", "pads", "zero"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(spatial...), "zero": ir.NewTensor(ir.Float32, ir.Shape{})}, false, true},
+		{"fold-attrs", 10, nd("Pad", "pad", []string{"x"}, []string{"p"}, "pads", spatial), nil, false, true},
+		{"value", 13, nd("Pad", "pad", []string{"x", "pads", "half"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(spatial...), "half": {DType: ir.Float32, Shape: ir.Shape{}, F32: []float32{0.5}}}, false, false},
+		{"batch", 13, nd("Pad", "pad", []string{"x", "pads"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(1, 0, 1, 1, 0, 0, 1, 1)}, false, false},
+		{"negative", 13, nd("Pad", "pad", []string{"x", "pads"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(0, 0, -1, 1, 0, 0, 1, 1)}, false, false},
+		{"reflect", 13, nd("Pad", "pad", []string{"x", "pads"}, []string{"p"}, "mode", "reflect"), map[string]*ir.Tensor{"pads": i64(spatial...)}, false, false},
+		{"shared", 13, nd("Pad", "pad", []string{"x", "pads"}, []string{"p"}), map[string]*ir.Tensor{"pads": i64(spatial...)}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			g := &ir.Graph{
+				Opset:        tc.opset,
+				Inputs:       []ir.ValueInfo{fvi("x", -1, 3, 8, 7)},
+				Initializers: map[string]*ir.Tensor{"w": randTensor(rng, 4, 3, 3, 3), "b": randTensor(rng, 4)},
+				Nodes: []*ir.Node{tc.pad,
+					nd("Conv", "conv", []string{"p", "w", "b"}, []string{"y"}, "pads", []int64{1, 0, 0, 2})},
+				Outputs: []ir.ValueInfo{{Name: "y", DType: ir.Float32}},
+			}
+			for k, v := range tc.inits {
+				g.Initializers[k] = v
+			}
+			if tc.shared {
+				g.Outputs = append(g.Outputs, ir.ValueInfo{Name: "p", DType: ir.Float32})
+			}
+			m, err := FromGraph(g)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if folded := opTypes(m.Graph())["Pad"] == 0; folded != tc.fold {
+				t.Errorf("Pad folded = %v, want %v", folded, tc.fold)
+			}
+			for _, n := range m.Graph().Nodes {
+				if want := []int64{2, 2, 2, 3}; tc.fold && n.OpType == "Conv" && !slices.Equal(n.AttrInts("pads"), want) {
+					t.Errorf("Conv pads %v, want %v", n.AttrInts("pads"), want)
+				}
+			}
+			if g.Nodes[0] != tc.pad || !slices.Equal(g.Nodes[1].AttrInts("pads"), []int64{1, 0, 0, 2}) {
+				t.Error("Optimize modified its input graph")
+			}
+			checkAgainstReference(t, m, map[string]*ir.Tensor{"x": randTensor(rng, 2, 3, 8, 7)}, 1e-5)
+		})
 	}
 }
