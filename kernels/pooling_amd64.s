@@ -38,25 +38,6 @@ DATA poolOddIdx<>+52(SB)/4, $27
 DATA poolOddIdx<>+56(SB)/4, $29
 DATA poolOddIdx<>+60(SB)/4, $31
 GLOBL poolOddIdx<>(SB), RODATA|NOPTR, $64
-// The even elements shifted by one (2l+2): the third tap of the windows
-// of two 8-output rows held in one vector (lanes 7 and 15 are replaced).
-DATA poolEven2Idx<>+0(SB)/4, $2
-DATA poolEven2Idx<>+4(SB)/4, $4
-DATA poolEven2Idx<>+8(SB)/4, $6
-DATA poolEven2Idx<>+12(SB)/4, $8
-DATA poolEven2Idx<>+16(SB)/4, $10
-DATA poolEven2Idx<>+20(SB)/4, $12
-DATA poolEven2Idx<>+24(SB)/4, $14
-DATA poolEven2Idx<>+28(SB)/4, $16
-DATA poolEven2Idx<>+32(SB)/4, $18
-DATA poolEven2Idx<>+36(SB)/4, $20
-DATA poolEven2Idx<>+40(SB)/4, $22
-DATA poolEven2Idx<>+44(SB)/4, $24
-DATA poolEven2Idx<>+48(SB)/4, $26
-DATA poolEven2Idx<>+52(SB)/4, $28
-DATA poolEven2Idx<>+56(SB)/4, $30
-DATA poolEven2Idx<>+60(SB)/4, $0
-GLOBL poolEven2Idx<>(SB), RODATA|NOPTR, $64
 DATA poolNegInf<>+0(SB)/4, $0xff800000
 GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 
@@ -206,9 +187,10 @@ next:
 	// rows per iteration, row r in lanes [0,8) and row r+1 in [8,16).
 	// Each input row fits one vector (lanes [0, lim)
 	// loaded with mask 0, −Inf above), so the three rows' lane maxima of
-	// both output rows are split by VPERMI2PS into the even, odd and
-	// shifted even columns at once; lanes 7 and 15 of the shifted ones
-	// (tap 16, past the row) and, for kw 2, all of them are −Inf (K3).
+	// both output rows are split by VPERMI2PS into the even and odd
+	// columns at once; the even ones rotated by a lane (VALIGND) are the
+	// third taps, except in lanes 7 and 15 (tap 16, past the row), which
+	// like all lanes for kw 2 are −Inf (K3).
 	// An odd last row is paired with itself and only its half stored.
 pairs:
 	MOVL $0x8080, DI
@@ -217,7 +199,6 @@ pairs:
 	MOVL $0xffff, DI
 pmask:
 	KMOVW DI, K3
-	VMOVUPS poolEven2Idx<>(SB), Z28
 prow:
 	MOVQ 0(R12), SI
 	LEAQ (R11)(SI*4), SI
@@ -249,8 +230,7 @@ pone:
 	VPERMI2PS Z1, Z0, Z12
 	VMOVAPS Z31, Z13
 	VPERMI2PS Z1, Z0, Z13
-	VMOVAPS Z28, Z14
-	VPERMI2PS Z1, Z0, Z14
+	VALIGND $1, Z12, Z12, Z14
 	VMOVAPS Z29, K3, Z14
 	VMAX3(Z12, Z13, Z14)
 	VMOVUPS Z12, K6, (BX)

@@ -1,10 +1,6 @@
 package kernels
 
-import (
-	"fmt"
-	"math/rand/v2"
-	"testing"
-)
+import "testing"
 
 // BenchmarkConvStrided runs the strided convolutions of ImageNet
 // resnet18 (the 7×7 s2 stem, the 3×3 s2 and 1×1 s2 downsampling layers)
@@ -21,46 +17,6 @@ func BenchmarkConvStrided(b *testing.B) {
 		{"ds-128x28", convCase(128, 28, 28, 256, 1, 2, 0, 1, 1)},
 		{"ds-256x14", convCase(256, 14, 14, 512, 1, 2, 0, 1, 1)},
 	}, false)
-}
-
-// BenchmarkDenseBatch1 runs the fully connected layers of fmnist-small
-// (3136→128) and ImageNet resnet18 (512→1000) on one image, with the
-// weights in cache (warm) or streamed from memory (cold: enough copies
-// for 64 MB), on 1 and 2 threads.
-func BenchmarkDenseBatch1(b *testing.B) {
-	r := rand.New(rand.NewPCG(1, 1))
-	for _, sh := range [][2]int{{3136, 128}, {512, 1000}} {
-		in, out := sh[0], sh[1]
-		for _, cold := range []bool{false, true} {
-			copies := 1
-			if cold {
-				copies = max(2, (64<<20)/(4*in*out))
-			}
-			ds := make([]*Dense, copies)
-			w := randSlice(r, in*out)
-			for i := range ds {
-				w[0] = float32(i)
-				d, err := NewDense(Config{}, in, out, 1, w, randSlice(r, out), Activation{Kind: ActRelu})
-				if err != nil {
-					b.Fatal(err)
-				}
-				ds[i] = d
-			}
-			for _, th := range []int{1, 2} {
-				pool := NewPool(th)
-				b.Run(fmt.Sprintf("%dx%d/cold=%v/threads=%d", in, out, cold, th), func(b *testing.B) {
-					x := randSlice(r, in)
-					y := make([]float32, out)
-					i := 0
-					for b.Loop() {
-						ds[i%copies].Run(pool, 1, x, y)
-						i++
-					}
-				})
-				pool.Close()
-			}
-		}
-	}
 }
 
 // BenchmarkConvSmall runs the 1×1 convolutions of fmnist-squeezenet1_1
