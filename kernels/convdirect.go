@@ -149,8 +149,11 @@ func (c *Conv2D) runDirectA(pool *Pool, gimg, dst, ws []float32, ep Epilogue, m,
 	*t = dconvTask{c: c, gimg: gimg, pad: ws[:c.dconvPadLen()], dst: dst, packedB: packedB, m: m, k: k, n: n, ep: ep,
 		chunks: (n + dconvChunk - 1) / dconvChunk, next: t.next}
 	t.lo, t.hi = actBounds(ep.Act)
-	// The copy in runs on the pool too unless it is tiny.
-	if len(t.pad) >= 1<<12 {
+	// The copy in runs on the pool too unless it is tiny; unpadded
+	// convs read their image in place.
+	if len(t.pad) == 0 {
+		t.pad = gimg
+	} else if len(t.pad) >= 1<<12 {
 		pool.ParallelTask(cg, (*dconvCopyIn)(t))
 	} else {
 		(*dconvCopyIn)(t).Run(0, cg)
@@ -202,8 +205,12 @@ type dconvCounter struct {
 var dconvTasks = sync.Pool{New: func() any { return new(dconvTask) }}
 
 // dconvPadLen is the workspace of the indirect-A path: one group's
-// zero-padded input planes.
+// zero-padded input planes, none for an unpadded conv.
 func (c *Conv2D) dconvPadLen() int {
+	p := &c.p
+	if p.PadTop == 0 && p.PadLeft == 0 && p.PadBottom == 0 && p.PadRight == 0 {
+		return 0 // the planes are the image
+	}
 	hp, wp := c.dconvGeom()
 	return c.p.InC / c.p.Group * hp * wp
 }

@@ -140,6 +140,7 @@ var dconvCases = []benchLayer{
 	{"5x5-s2-odd", convCase(5, 11, 13, 9, 5, 2, 2, 1, 1)},
 	{"7x7-s2-p3", convCase(3, 32, 30, 65, 7, 2, 3, 1, 1)},
 	{"5x5-valid", convCase(4, 9, 9, 6, 5, 1, 0, 1, 1)},
+	{"3x3-s2-valid-grouped", convCase(8, 13, 12, 10, 3, 2, 0, 1, 2)},
 	{"grouped", convCase(8, 10, 9, 12, 3, 1, 1, 1, 4)},
 	{"grouped-wide", convCase(32, 8, 9, 136, 3, 1, 1, 1, 2)},
 	{"1px", convCase(7, 1, 1, 1, 3, 1, 1, 1, 1)},
