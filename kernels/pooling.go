@@ -91,11 +91,11 @@ type Pooling struct {
 	// window has fewer) plus the first window's start, s2Avail the row
 	// elements from there.
 	s2      bool
-	s2Plane func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
+	s2Plane func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
 	s2Offs  []int
 	s2X     [2]int
 	s2Avail int
-	s2Masks [6]uint16
+	s2Masks [5]uint16
 	fullX   [2]int // planeMax2D: outputs [jf, jl) with whole windows
 	// Row pass (rank ≤ 3, no indices): for kernel column kx, the outputs
 	// [xlo[kx], xhi[kx]) of a row read input column ox·stride + xoff[kx].
@@ -433,9 +433,9 @@ func (k *Pooling) planeMaxS2(src, dst []float32) {
 // poolS2Masks returns the masks of maxPoolS2AVX512 for n outputs of
 // kernel width kw on rows of avail elements: for the last 1..16 outputs,
 // the input lanes [0,16), [16,32), [2,18), [18,34) of the block that lie
-// inside the row and the windows (the last two for kw 3 only), the
-// outputs; and lanes [18,33) for the full blocks.
-func poolS2Masks(n, kw, avail int) (m [6]uint16) {
+// inside the row and the windows (the last two for kw 3 only), and the
+// outputs.
+func poolS2Masks(n, kw, avail int) (m [5]uint16) {
 	t := n - 16*((n-1)/16)
 	e0 := 2 * (n - t)
 	lim := min(avail, 2*n+kw-2) - e0 // row elements the last block may read
@@ -448,7 +448,6 @@ func poolS2Masks(n, kw, avail int) (m [6]uint16) {
 		m[2], m[3] = bits(lim-2), bits(lim-18)
 	}
 	m[4] = bits(t)
-	m[5] = bits(15)
 	return m
 }
 

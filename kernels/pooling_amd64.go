@@ -11,7 +11,7 @@ package kernels
 // lanes are computed two at a time. Its generic twin is maxPoolS2Generic.
 //
 //go:noescape
-func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
+func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
 
 // archMaxPoolS2 is the assembly stride-2 max pooling row kernel and the
 // ISA it needs.

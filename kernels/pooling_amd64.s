@@ -73,14 +73,15 @@ GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 	VMOVAPS Z31, Z13; VPERMI2PS Z1, Z0, Z13; \
 	MAXN(Z13, Z12)
 
-// func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
+// func maxPoolS2AVX512(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
 //
 // For each output row r < rows: dst[r·ldd + j] = max over the three
 // input rows src[offs[3r+i]:] (i < 3) and kx < kw of row[2j+kx], for
 // j < n and kw 2 or 3, NaN propagating. 16 outputs per iteration: the
 // three rows are merged by lane maxima over 32 (+2) inputs, then
-// VPERMI2PS splits the even and odd columns; full blocks load lanes
-// [18,33) with mask 5 (lane 33 is never used). The last 1..16 outputs of
+// VPERMI2PS splits the even and odd columns; in full blocks of kw 3
+// the shifted even columns (2j+2) are the even ones rotated by a lane
+// (VALIGND) with the merged element 2j+32 last. The last 1..16 outputs of
 // a row use masks 0-3 for the loads of [0,16), [16,32), [2,18), [18,34)
 // (lanes past the row's end hold −Inf) and mask 4 for the store.
 // Generic twin: maxPoolS2Generic.
@@ -100,7 +101,6 @@ TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
 	KMOVW 4(R10), K4
 	KMOVW 6(R10), K5
 	KMOVW 8(R10), K6
-	KMOVW 10(R10), K7
 	VBROADCASTSS poolNegInf<>(SB), Z29
 	TESTQ R13, R13
 	JEQ done
@@ -124,17 +124,22 @@ k3loop:
 	JLE k3tail
 	VMOVUPS (SI), Z0
 	VMOVUPS 64(SI), Z1
-	VMOVUPS 8(SI), Z2
-	VMOVUPS.Z 72(SI), K7, Z3
+	VMOVSS 128(SI), X2
 	VMOVUPS (DX), Z4
 	VMOVUPS 64(DX), Z5
-	VMOVUPS 8(DX), Z6
-	VMOVUPS.Z 72(DX), K7, Z7
+	VMOVSS 128(DX), X6
 	VMOVUPS (R8), Z8
 	VMOVUPS 64(R8), Z9
-	VMOVUPS 8(R8), Z10
-	VMOVUPS.Z 72(R8), K7, Z11
-	S2K3
+	VMOVSS 128(R8), X10
+	VMAX3(Z0, Z4, Z8)
+	VMAX3(Z1, Z5, Z9)
+	VMAX3(Z2, Z6, Z10)
+	VMOVAPS Z30, Z12
+	VPERMI2PS Z1, Z0, Z12
+	VMOVAPS Z31, Z13
+	VPERMI2PS Z1, Z0, Z13
+	VALIGND $1, Z12, Z2, Z14
+	VMAX3(Z12, Z13, Z14)
 	VMOVUPS Z12, (DI)
 	NEXT16
 	JMP k3loop

@@ -7,6 +7,6 @@ package kernels
 var (
 	archSumF64       func(x *float32, n int) float64
 	archSumF64ISA    ISA
-	archMaxPoolS2    func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[6]uint16)
+	archMaxPoolS2    func(dst, src *float32, offs *int, rows, ldd, n, kw int, masks *[5]uint16)
 	archMaxPoolS2ISA ISA
 )
