@@ -85,6 +85,12 @@ type Conv2D struct {
 	tapIdx []int32  // transposed path: input offset per panel, tap and position (tapOffsets)
 	gather gatherer // transposed path: the im2col gather
 	ctIdx  []int32  // transposed path: offsets of one column of Cᵀ
+	// Transposed path: the first nMain output channels are packed
+	// NR-wide in packedW, the others (if tail is set) in packedWT for
+	// the kernel's narrow twin tail.
+	nMain    int
+	tail     *GemmKernel
+	packedWT []float32
 
 	// packRows is the assembly B packer of the packed wide path, or nil
 	// for packRowsGeneric.
@@ -142,6 +148,9 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		c.blk = c.gemm.blockingStreamB(k, m)
 		c.name = fmt.Sprintf("f32-conv%dx%d-gemmT/%s", p.KH, p.KW, c.gemm.Name)
 		c.prepareT(cfg, weight)
+		if c.tail != nil {
+			c.name += fmt.Sprintf("+%dx%d", c.tail.MR, c.tail.NR)
+		}
 		return c, nil
 	}
 	c.gemm = SelectGemmFor(cfg, m, n, k)

@@ -132,6 +132,8 @@ var convCases = []struct {
 	{"gemmT-splitK", convCase(512, 4, 4, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-splitK-1row", convCase(300, 2, 2, 177, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-splitK-uneven", convCase(512, 4, 4, 95, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	// 36 columns past the 64-wide panel: the 6x48 tail.
+	{"gemmT-tail48", convCase(96, 4, 4, 100, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-1x1-2x2", convCase(70, 2, 2, 33, 1, 1, 0, 1, 1), "conv1x1-gemmT"},
 	{"gemmT-1x1-1px", convCase(130, 1, 1, 20, 1, 1, 0, 1, 1), "conv1x1-gemmT"},
 	{"gemmT-asym", ConvParams{InC: 7, InH: 5, InW: 6, OutC: 50, KH: 3, KW: 2, StrideH: 2, StrideW: 1, DilH: 1, DilW: 2, PadTop: 1, PadLeft: 0, PadBottom: 2, PadRight: 1, Group: 1}, "conv3x2-gemmT"},
@@ -216,6 +218,37 @@ func TestNewConv2DErrors(t *testing.T) {
 		_, err := NewConv2D(Config{}, tc.p, make([]float32, tc.w), make([]float32, tc.b))
 		if err == nil || !contains(err.Error(), tc.errSub) {
 			t.Errorf("%s: err = %v, want one mentioning %q", tc.name, err, tc.errSub)
+		}
+	}
+}
+
+// TestConvTTail checks that the transposed path packs the last columns
+// for the narrow twin of the GEMM kernel when it has one (AVX-512) on a
+// small map, and pads them to NR otherwise.
+func TestConvTTail(t *testing.T) {
+	for _, tc := range []struct {
+		p    ConvParams
+		tail string
+	}{
+		{convCase(64, 4, 4, 135, 3, 1, 1, 1, 1), "+6x16"},
+		{convCase(64, 2, 2, 95, 3, 1, 1, 1, 1), "+6x32"},
+		{convCase(64, 4, 4, 128, 3, 1, 1, 1, 1), ""}, // no tail
+		{convCase(64, 8, 8, 135, 3, 1, 1, 1, 1), ""}, // 11 row tiles
+	} {
+		p := tc.p
+		w := make([]float32, p.OutC*p.InC*9)
+		for _, cfg := range []Config{{}, Generic} {
+			c, err := NewConv2D(cfg, p, w, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.tail
+			if len(c.gemm.tails) == 0 {
+				want = ""
+			}
+			if got := c.Kernel(); (want == "") != (c.tail == nil) || want != "" && !contains(got, want) {
+				t.Errorf("%d→%d at %d²/%v: kernel %q, want tail %q", p.InC, p.OutC, p.InH, cfg.Disabled, got, want)
+			}
 		}
 	}
 }

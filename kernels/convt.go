@@ -37,24 +37,47 @@ func convTOK(p ConvParams) bool {
 const convTPointwiseHW = 8
 
 // prepareT packs the weights (OutC × K) as B panels of Wᵀ and builds
-// the gather table of the im2col matrix.
+// the gather table of the im2col matrix. On maps of fewer than 8 row
+// tiles (4², 2²: the product is bound by reading the weights, which
+// stream from memory), when the GEMM kernel has narrow twins
+// (GemmKernel.tails), the last OutC mod NR columns are packed as one
+// panel of the narrowest twin that holds them instead of being padded
+// to NR: a panel of zeros costs as much bandwidth as one of weights
+// (512→135 3×3 at 4², two threads, weights cold: 135 columns took the
+// time of 192; 128 columns 20% less).
 func (c *Conv2D) prepareT(cfg Config, weight []float32) {
 	p := c.p
 	k := p.InC * p.KH * p.KW
+	hw := p.OutH() * p.OutW()
 	nr := c.gemm.NR
-	npad := (p.OutC + nr - 1) / nr * nr
+	c.nMain = p.OutC
+	if rem := p.OutC % nr; rem != 0 && len(c.gemm.tails) > 0 && (hw+c.gemm.MR-1)/c.gemm.MR < 8 {
+		if t := c.gemm.tails[min((rem+15)/16, len(c.gemm.tails))-1]; t.NR >= rem && t.NR < nr {
+			c.tail, c.nMain = t, p.OutC-rem
+		}
+	}
 	c.tapIdx = tapOffsets(p, c.gemm.MR)
 	c.gather = selectGather(cfg)
-	hw := p.OutH() * p.OutW()
 	c.ctIdx = make([]int32, hw)
 	for j := range c.ctIdx {
 		c.ctIdx[j] = int32(j * p.OutC)
 	}
-	c.packedW = make([]float32, npad*k)
-	for k0 := 0; k0 < k; k0 += c.blk.kc {
-		kc := min(c.blk.kc, k-k0)
-		packB(nr, c.packedW[k0*npad:k0*npad+kc*npad], true, weight, k, k0, kc, 0, p.OutC)
+	c.packedW = packPanels(nr, weight, k, c.blk.kc, 0, c.nMain)
+	if c.tail != nil {
+		c.packedWT = packPanels(c.tail.NR, weight, k, c.blk.kc, c.nMain, p.OutC-c.nMain)
 	}
+}
+
+// packPanels packs columns [j0,j0+n) of Wᵀ (W is OutC × k) as prepacked
+// B panels nr wide: K block k0 at k0·npad, panel q at q·nr·kc in it.
+func packPanels(nr int, weight []float32, k, kcMax, j0, n int) []float32 {
+	npad := (n + nr - 1) / nr * nr
+	out := make([]float32, npad*k)
+	for k0 := 0; k0 < k; k0 += kcMax {
+		kc := min(kcMax, k-k0)
+		packB(nr, out[k0*npad:k0*npad+kc*npad], true, weight, k, k0, kc, j0, n)
+	}
+	return out
 }
 
 // tLens is the workspace of the transposed path: the packed im2col matrix
@@ -135,9 +158,6 @@ func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32) {
 	p := c.p
 	hw := p.OutH() * p.OutW()
 	k := p.InC * p.KH * p.KW
-	g := c.gemm
-	mr, nr := g.MR, g.NR
-	npad := (p.OutC + nr - 1) / nr * nr
 	colLen, ctLen := c.tLens()
 	col, ct := ws[:colLen], ws[colLen:colLen+ctLen]
 	a := convTArgs{c: c, img: img, col: col, ct: ct, dst: dst, hw: hw}
@@ -146,23 +166,40 @@ func (c *Conv2D) runT(pool *Pool, img, dst, ws []float32) {
 		colPool = nil
 	}
 	parallelArgs(colPool, &convTTasks, p.InC, a, (*convTArgs).buildCol)
-	src := gemmSrc{
-		pa:         col,
-		mpadA:      (hw + mr - 1) / mr * mr,
-		alignM:     mr,
-		prepackedA: true,
-		pb:         c.packedW,
-		npadB:      npad,
-		alignN:     nr,
-		prepackedB: true,
-	}
+	src := c.tSrc(c.gemm, col, hw, c.nMain, c.packedW)
 	ep := Epilogue{ColBias: c.bias, Act: p.Act}
-	g.run(pool, c.blk, hw, p.OutC, k, &src, false, ct, p.OutC, ep)
+	if c.tail != nil {
+		// The NR-wide panels and the narrow last panel (prepareT).
+		src2 := c.tSrc(c.tail, col, hw, p.OutC-c.nMain, c.packedWT)
+		ep2 := ep
+		if c.bias != nil {
+			ep.ColBias, ep2.ColBias = c.bias[:c.nMain], c.bias[c.nMain:]
+		}
+		c.gemm.runPair(pool, c.blk, hw, c.nMain, p.OutC-c.nMain, k, &src, &src2, c.tail, ct, p.OutC, ep, ep2)
+	} else {
+		c.gemm.run(pool, c.blk, hw, p.OutC, k, &src, false, ct, p.OutC, ep)
+	}
 	// Cᵀ → NCHW, on the pool when large.
 	if hw*p.OutC < 1<<13 {
 		pool = nil
 	}
 	parallelArgs(pool, &convTTasks, p.OutC, a, (*convTArgs).transpose)
+}
+
+// tSrc describes the operands of the transposed product for kernel g:
+// the packed im2col matrix col and the weight panels pw of n columns.
+func (c *Conv2D) tSrc(g *GemmKernel, col []float32, hw, n int, pw []float32) gemmSrc {
+	mr, nr := g.MR, g.NR
+	return gemmSrc{
+		pa:         col,
+		mpadA:      (hw + mr - 1) / mr * mr,
+		alignM:     mr,
+		prepackedA: true,
+		pb:         pw,
+		npadB:      (n + nr - 1) / nr * nr,
+		alignN:     nr,
+		prepackedB: true,
+	}
 }
 
 // convTArgs are runT's operands for the pool.

@@ -85,6 +85,7 @@ func BenchmarkConvCold(b *testing.B) {
 		{"r18-512x4", convCase(512, 4, 4, 512, 3, 1, 1, 1, 1)},
 		// The rank-135 factor of layers.6 in fmnist-resnet18-0.4.
 		{"r18c-512x4-135", convCase(512, 4, 4, 135, 3, 1, 1, 1, 1)},
+		{"r18c-512x4-95", convCase(512, 4, 4, 95, 3, 1, 1, 1, 1)},
 		// The first factors of fmnist-vgg16-0.4's 4² and 2² layers.
 		{"vggc-512x4-175", convCase(512, 4, 4, 175, 3, 1, 1, 1, 1)},
 		{"vggc-512x2-177", convCase(512, 2, 2, 177, 3, 1, 1, 1, 1)},

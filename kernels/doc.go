@@ -43,6 +43,7 @@
 // every entry names its tile and the ISA it requires:
 //
 //	gemm:   f32-gemm-6x64-avx512, f32-gemm-14x32-avx512 (AVX-512F)
+//	        (tails of 6x64: f32-gemm-6x16-avx512, -6x32-, -6x48-)
 //	        f32-gemm-6x16-avx2 (AVX2+FMA)
 //	        f32-gemm-8x12-neon (arm64; NEON is baseline, no run-time check)
 //	        f32-gemm-4x4-generic (pure Go, every platform)
@@ -135,7 +136,12 @@
 //     as zero, for padding: f32-gather-avx512, a masked VGATHERDPS, or
 //     f32-gather-generic), the threads split the output channels (each
 //     streams its share of the weights once), and Cᵀ is transposed into
-//     the NCHW output. Bias is a column bias of Cᵀ.
+//     the NCHW output. Bias is a column bias of Cᵀ. On maps of fewer
+//     than 8 row tiles (bound by reading the weights) the last OutC mod
+//     64 columns are packed 16, 32 or 48 wide for the kernel's narrow
+//     twin (GemmKernel.tails; name suffix +6x16 etc.) instead of padded
+//     to 64, and both parts split K in one parallel loop (runPair):
+//     512→135 3×3 at 4², 2 threads, weights cold: 0.14 → 0.12 ms.
 //   - f32-dwconv-*: depthwise (Group == InC == OutC): direct kernels.
 //
 // # Indirect-B direct convolution

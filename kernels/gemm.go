@@ -59,6 +59,12 @@ type GemmKernel struct {
 	packA func(mr int, dst []float32, alpha float32, a []float32, lda, i0, mc, k0, kc int)
 	// gemv4, when set, holds the SIMD kernels of the m ≤ 2 path.
 	gemv4 *gemvKernels
+	// tails, when set, are narrow twins of this kernel (same MR and A
+	// panels, NR = 16, 32, 48, ...): the transposed conv path packs the
+	// last columns of its weights that narrow instead of padding them
+	// to NR (weights it streams from memory: a panel of zeros costs as
+	// much bandwidth as one of weights).
+	tails []*GemmKernel
 }
 
 // gemmKernels is the descriptor table, best first, generic last.
@@ -386,14 +392,7 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 	t := newGemmTask(g, blk, m, k, src, acc, c, ldc, ep)
 	defer t.release()
 	t.n = n
-	if _, l2 := cacheSizes(); src.prepackedB && !src.streamB && int64((n+g.NR-1)/g.NR*g.NR)*int64(k)*4 > int64(l2) {
-		// Weights (or any prepacked B) larger than L2 come from memory:
-		// prefetching the next panel while the row tiles reuse this one
-		// keeps the memory busy (fmnist-resnet18 512×4² conv, weights
-		// cycled out of cache, one thread: BenchmarkConvCold 1.47 →
-		// 1.15 ms with the stream blocking of blockingStreamB).
-		t.src.streamB = true
-	}
+	t.markStream()
 	threads := p.Threads()
 	// Do not wake workers for tiny products.
 	if int64(m)*int64(n)*int64(k) < 32*1024 {
@@ -444,6 +443,18 @@ func (g *GemmKernel) run(p *Pool, blk blocking, m, n, k int, src *gemmSrc, acc b
 	}
 	t.parts = chunkBoundsTo(t.parts[:0], n, unitN, 4*threads)
 	t.dynamic(p, threads, jobCols, len(t.parts)-1)
+}
+
+// markStream marks a prepacked B larger than L2 as streamed: weights
+// that large come from memory, and prefetching the next panel while the
+// row tiles reuse this one keeps the memory busy (fmnist-resnet18 512×4²
+// conv, weights cycled out of cache, one thread: BenchmarkConvCold 1.47
+// → 1.15 ms with the stream blocking of blockingStreamB).
+func (t *gemmTask) markStream() {
+	g := t.g
+	if _, l2 := cacheSizes(); t.src.prepackedB && !t.src.streamB && int64((t.n+g.NR-1)/g.NR*g.NR)*int64(t.k)*4 > int64(l2) {
+		t.src.streamB = true
+	}
 }
 
 // chunkBoundsTo splits [0,total) into about want chunks of whole units,

@@ -5,11 +5,32 @@ package kernels
 // archGemmKernels are the amd64 assembly GEMM kernels, best first.
 var archGemmKernels = []*GemmKernel{
 	{Name: "f32-gemm-6x64-avx512", MR: 6, NR: 64, Requires: AVX512, micro: gemmF32x6x64AVX512, masked: true, eff: 1.0, packCost: 0.6, packA: packAAVX512, gemv4: gemvAVX512,
-		ind: igemmF32x6x64AVX512, IndName: "f32-gemm-6x64-indirectb-avx512"},
+		ind: igemmF32x6x64AVX512, IndName: "f32-gemm-6x64-indirectb-avx512", tails: gemm6xTailsAVX512},
 	{Name: "f32-gemm-14x32-avx512", MR: 14, NR: 32, Requires: AVX512, micro: gemmF32x14x32AVX512, masked: true, eff: 0.93, packCost: 0.3, packA: packAAVX512, gemv4: gemvAVX512,
 		ind: igemmF32x14x32AVX512, IndName: "f32-gemm-14x32-indirectb-avx512"},
 	{Name: "f32-gemm-6x16-avx2", MR: 6, NR: 16, Requires: AVX2, micro: gemmF32x6x16AVX2, eff: 1},
 }
+
+// gemm6xTailsAVX512 are the narrow twins of f32-gemm-6x64-avx512 (its
+// tails): 16, 32 and 48 columns, the same 6-row A panels.
+var gemm6xTailsAVX512 = []*GemmKernel{
+	{Name: "f32-gemm-6x16-avx512", MR: 6, NR: 16, Requires: AVX512, micro: gemmF32x6x16AVX512, masked: true, eff: 1.0},
+	{Name: "f32-gemm-6x32-avx512", MR: 6, NR: 32, Requires: AVX512, micro: gemmF32x6x32AVX512, masked: true, eff: 1.0},
+	{Name: "f32-gemm-6x48-avx512", MR: 6, NR: 48, Requires: AVX512, micro: gemmF32x6x48AVX512, masked: true, eff: 1.0},
+}
+
+// gemmF32x6x16AVX512, gemmF32x6x32AVX512 and gemmF32x6x48AVX512 are the
+// micro-kernels of the tails of f32-gemm-6x64-avx512 (see microFn); their
+// generic twins are microRef(6, 16·v, ...).
+//
+//go:noescape
+func gemmF32x6x16AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+//go:noescape
+func gemmF32x6x32AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
+
+//go:noescape
+func gemmF32x6x48AVX512(k int, a, b, c *float32, ldc, mr int, mask uint64, flags int, rowBias, colBias *float32, lo, hi float32)
 
 // gemmF32x14x32AVX512 is the f32-gemm-14x32-avx512 micro-kernel (see
 // microFn); its generic twin is microRef(14, 32, ...).

@@ -8,12 +8,14 @@ import (
 	"testing"
 )
 
-// supportedGemm returns the table entries this CPU can run.
+// supportedGemm returns the table entries this CPU can run, and their
+// tails.
 func supportedGemm() []*GemmKernel {
 	var out []*GemmKernel
 	for _, g := range gemmKernels {
 		if g.Supported(Config{}) {
 			out = append(out, g)
+			out = append(out, g.tails...)
 		}
 	}
 	return out

@@ -1330,6 +1330,11 @@ func main() {
 	a5.b.WriteString(header)
 	genX86(&a5, x86{name: "gemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512})
+	// Narrow twins of 6x64 (same A panels) for the last columns of a
+	// prepacked B packed 16, 32 or 48 wide instead of 64.
+	genX86(&a5, x86{name: "gemmF32x6x16AVX512", mr: 6, nv: 1, w: 16, reg: "Z", masked: true, pfA: 512})
+	genX86(&a5, x86{name: "gemmF32x6x32AVX512", mr: 6, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512})
+	genX86(&a5, x86{name: "gemmF32x6x48AVX512", mr: 6, nv: 3, w: 16, reg: "Z", masked: true, pfA: 512})
 	genX86(&a5, x86{name: "gemmF32x6x16AVX2", mr: 6, nv: 2, w: 8, reg: "Y", masked: false, pfA: 0})
 	genX86(&a5, x86{name: "igemmF32x14x32AVX512", mr: 14, nv: 2, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
 	genX86(&a5, x86{name: "igemmF32x6x64AVX512", mr: 6, nv: 4, w: 16, reg: "Z", masked: true, pfA: 512, ind: true})
