@@ -186,7 +186,7 @@
 // (2–7% on 3×3 layers). Positions are the compact OutH·OutW grid (no
 // padding columns, any stride, a tile may span output rows). The input
 // is copied once into zero-padded planes (one per channel, any stride;
-// padRows); the threads split items of 48 positions × one 64-channel
+// padRows; unpadded convs read the image in place); the threads split items of 48 positions × one 64-channel
 // panel: each owns a contiguous range (panel-major, so it streams about
 // its share of the weights) and then takes the items the others have
 // not started; each item is
