@@ -57,6 +57,10 @@ GLOBL poolNegInf<>(SB), RODATA|NOPTR, $4
 // LDINF loads the lanes k of off(r) into z and −Inf into the others.
 #define LDINF(off, r, k, z) VMOVAPS Z29, z; VMOVUPS off(r), k, z
 
+// ROWS3 points SI, DX and R8 at the three input rows of the output row
+// whose offsets R12 points at (src in R11).
+#define ROWS3 MOVQ 0(R12), SI; LEAQ (R11)(SI*4), SI; MOVQ 8(R12), DX; LEAQ (R11)(DX*4), DX; MOVQ 16(R12), R8; LEAQ (R11)(R8*4), R8
+
 // NEXT16 advances the three rows by 32 inputs and dst by 16 outputs.
 #define NEXT16 ADDQ $128, SI; ADDQ $128, DX; ADDQ $128, R8; ADDQ $64, DI; SUBQ $16, CX
 
@@ -110,12 +114,7 @@ TEXT ·maxPoolS2AVX512(SB), NOSPLIT, $0-64
 	JEQ pairs
 row:
 	MOVQ BX, DI
-	MOVQ 0(R12), SI
-	LEAQ (R11)(SI*4), SI
-	MOVQ 8(R12), DX
-	LEAQ (R11)(DX*4), DX
-	MOVQ 16(R12), R8
-	LEAQ (R11)(R8*4), R8
+	ROWS3
 	MOVQ n+40(FP), CX
 	CMPQ R9, $3
 	JNE k2loop
@@ -205,12 +204,7 @@ pairs:
 pmask:
 	KMOVW DI, K3
 prow:
-	MOVQ 0(R12), SI
-	LEAQ (R11)(SI*4), SI
-	MOVQ 8(R12), DX
-	LEAQ (R11)(DX*4), DX
-	MOVQ 16(R12), R8
-	LEAQ (R11)(R8*4), R8
+	ROWS3
 	MOVQ SI, CX
 	MOVQ DX, R10
 	MOVQ R8, DI

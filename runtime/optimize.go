@@ -273,16 +273,20 @@ func evalPlanned(op ops.Op, in []ops.Value, outv []ops.Value) ([]*ir.Tensor, err
 	return res, nil
 }
 
-// foldBatchNorms folds BatchNormalization into a preceding Conv or Gemm.
-func foldBatchNorms(g *ir.Graph) {
-	used := consumers(g)
-	outs := outputSet(g)
+// producers maps every value a node of g outputs to that node.
+func producers(g *ir.Graph) map[string]*ir.Node {
 	prod := map[string]*ir.Node{}
 	for _, n := range g.Nodes {
 		for _, o := range n.Outputs {
 			prod[o] = n
 		}
 	}
+	return prod
+}
+
+// foldBatchNorms folds BatchNormalization into a preceding Conv or Gemm.
+func foldBatchNorms(g *ir.Graph) {
+	prod, used, outs := producers(g), consumers(g), outputSet(g)
 	kept := g.Nodes[:0:0]
 	for _, n := range g.Nodes {
 		if n.OpType != "BatchNormalization" || (n.Domain != "" && n.Domain != "ai.onnx") || !foldBN(g, n, prod, used, outs) {
@@ -447,14 +451,7 @@ func foldBN(g *ir.Graph, bn *ir.Node, prod map[string]*ir.Node, used map[string]
 // 28² → 32² input pad); removeDead then drops the Pad. Padding with zeros
 // is what the Conv's pads do, so the outputs are unchanged.
 func foldPads(g *ir.Graph) {
-	used := consumers(g)
-	outs := outputSet(g)
-	prod := map[string]*ir.Node{}
-	for _, n := range g.Nodes {
-		for _, o := range n.Outputs {
-			prod[o] = n
-		}
-	}
+	prod, used, outs := producers(g), consumers(g), outputSet(g)
 	for _, c := range g.Nodes {
 		if c.OpType != "Conv" || (c.Domain != "" && c.Domain != "ai.onnx") || c.AttrString("auto_pad", "NOTSET") != "NOTSET" {
 			continue
