@@ -117,6 +117,10 @@ type Conv2D struct {
 	weight []float32 // OutC × KH × KW
 }
 
+// dconvMinHW is the smallest output map (OutH·OutW) that the indirect-A
+// kernel takes from the transposed path.
+const dconvMinHW = 49
+
 // NewConv2D validates p and prepares the convolution: it chooses the
 // algorithm and kernel for this layer and packs the weights. weight and
 // bias are copied; bias may be nil.
@@ -142,7 +146,16 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 		return c, nil
 	}
 	m, n, k := p.OutC/p.Group, p.OutH()*p.OutW(), (p.InC/p.Group)*p.KH*p.KW
-	if convTOK(p) {
+	dk := selectDconv(cfg)
+	if dk != nil && (!dconvOK(p) || rowsFirst(cfg, p)) {
+		dk = nil
+	}
+	// From 7² on the indirect-A kernel beats the transposed GEMM (one
+	// thread: 256→256 3×3 at 8² 0.50 → 0.43 ms, 256→143 1×3 0.105-0.112
+	// → 0.083, 512→512 at 7² 1.43 → 1.31; two threads, weights cold,
+	// 256→256 at 8²: 0.31-0.33 → 0.28); on 4², 2² maps the transposed
+	// path streams the weights better.
+	if convTOK(p) && (dk == nil || n < dconvMinHW) {
 		c.algo = convTransposed
 		c.gemm = SelectGemmFor(cfg, n, m, k)
 		c.blk = c.gemm.blockingStreamB(k, m)
@@ -158,10 +171,6 @@ func NewConv2D(cfg Config, p ConvParams, weight, bias []float32) (*Conv2D, error
 	var wk *winoKernels
 	if archWino != nil && cfg.Allows(archWino.requires) {
 		wk = archWino
-	}
-	dk := selectDconv(cfg)
-	if dk != nil && (!dconvOK(p) || rowsFirst(cfg, p)) {
-		dk = nil
 	}
 	if winogradOK(p, wk) && !cfg.NoWinograd && (dk == nil || min(p.InC, p.OutC) >= winogradDconvMinC) {
 		c.algo = convWinograd

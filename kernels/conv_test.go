@@ -124,7 +124,9 @@ var convCases = []struct {
 	{"gemmT-1x1-s2", convCase(24, 8, 7, 33, 1, 2, 0, 1, 1), "conv1x1-gemmT"},
 	{"gemmT-tall-k", convCase(130, 2, 3, 65, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	{"gemmT-1px", convCase(16, 3, 3, 40, 3, 1, 0, 1, 1), "conv3x3-gemmT"},
-	{"gemmT-8x8", convCase(64, 8, 8, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	{"gemmT-6x6", convCase(64, 6, 6, 130, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
+	// From 7² on the indirect-A kernel when there is one (else gemmT).
+	{"small-8x8", convCase(48, 8, 8, 130, 3, 1, 1, 1, 1), "conv3x3"},
 	// Weights (2.4 MB) larger than L2: stream blocking and B prefetch.
 	{"gemmT-stream", convCase(256, 4, 4, 250, 3, 1, 1, 1, 1), "conv3x3-gemmT"},
 	// Three row tiles and three 64-wide panels (two threads split either
@@ -248,6 +250,29 @@ func TestConvTTail(t *testing.T) {
 			}
 			if got := c.Kernel(); (want == "") != (c.tail == nil) || want != "" && !contains(got, want) {
 				t.Errorf("%d→%d at %d²/%v: kernel %q, want tail %q", p.InC, p.OutC, p.InH, cfg.Disabled, got, want)
+			}
+		}
+	}
+}
+
+// TestConvSmallMapRoute checks where NewConv2D sends small maps: the
+// transposed path below 7², the indirect-A kernel (when the CPU has it)
+// from 7² on.
+func TestConvSmallMapRoute(t *testing.T) {
+	for _, tc := range []struct {
+		hw    int
+		gemmT bool
+	}{{4, true}, {6, true}, {7, false}, {8, false}} {
+		p := convCase(64, tc.hw, tc.hw, 256, 3, 1, 1, 1, 1)
+		w := make([]float32, p.OutC*p.InC*9)
+		for _, cfg := range []Config{{NoWinograd: true}, Generic} {
+			c, err := NewConv2D(cfg, p, w, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want := tc.gemmT || selectDconv(cfg) == nil
+			if got := contains(c.Kernel(), "gemmT"); got != want {
+				t.Errorf("%d² %v: kernel %q, want gemmT %v", tc.hw, cfg.Disabled, c.Kernel(), want)
 			}
 		}
 	}
