@@ -62,20 +62,32 @@ func (a *subsampleArgs) channels(lo, hi int) {
 }
 
 // serialBelow is the most MACs of a pointwise (or subsampled) conv that
-// runs on the caller alone when the GEMM would split its rows: with one
-// or a few column panels (maps of 8² and less), the row split packs B
-// once for both threads and synchronises twice, which costs more than
-// the second thread gains (fmnist-squeezenet1_1's squeeze convs, min of
-// 5 runs at 1 / 2 threads: 128→32 at 8² 4.1 / 10.5 µs, 256→32 at 8² 7.9 /
-// 18.5, 512→64 at 4² 10.1 / 15.3, 512→128 at 4² 16.2 / 19.3; 1024→256 at
-// 4² (4.2M MACs) 58 / 47).
-const serialBelow = 1 << 21
+// may run on the caller alone when the GEMM would split its rows (one
+// or a few column panels: maps of 8² and less): below serialTiny MACs
+// always, up to serialBelow when the row split would also pack B in a
+// parallel phase of its own (B larger than sharedBSerial: a second
+// barrier). Quiet machine, 2 threads, go test -bench ConvThreads,
+// caller alone / row split: 512→128 at 4² (1M MACs, B 64 KB) 18.7-20.3
+// / 21.5-22.0 µs; 135→512 at 4² (1.1M, B 17 KB) 15.6-16.2 / 13.0-13.2;
+// 175→512 at 4² (B 22 KB) 19.8-20.2 / 16.4-17.1; 128→32 at 8² 2.8-2.9 /
+// 2.8; 1024→256 at 4² (4.2M MACs) runs split.
+const (
+	serialBelow = 1 << 21
+	serialTiny  = 1 << 19
+)
 
 // gemmPool is the pool the GEMM of a pointwise or subsampled conv of
 // m×n×k runs on: nil (the caller alone) when it is small and would be
 // split by rows.
 func (c *Conv2D) gemmPool(pool *Pool, m, n, k int, src *gemmSrc) *Pool {
-	if t := pool.Threads(); t > 1 && int64(m)*int64(n)*int64(k) < serialBelow && c.gemm.split(m, n, t, src) {
+	t := pool.Threads()
+	if t == 1 {
+		return pool
+	}
+	macs := int64(m) * int64(n) * int64(k)
+	nr := c.gemm.NR
+	packB := int64(k) * int64((n+nr-1)/nr*nr) * 4
+	if (macs < serialTiny || macs < serialBelow && packB > sharedBSerial) && c.gemm.split(m, n, t, src) {
 		return nil
 	}
 	return pool

@@ -20,7 +20,8 @@ func TestConvGemmPool(t *testing.T) {
 		serial bool
 	}{
 		{convCase(48, 4, 4, 192, 1, 1, 0, 1, 1), true},    // 1 panel, 147k MACs
-		{convCase(512, 4, 4, 128, 1, 1, 0, 1, 1), true},   // 1 panel, 1M MACs
+		{convCase(512, 4, 4, 128, 1, 1, 0, 1, 1), true},   // 1 panel, 1M MACs, B 64 KB
+		{convCase(135, 4, 4, 512, 1, 1, 0, 1, 1), false},  // 1.1M MACs, B 17 KB: one barrier
 		{convCase(64, 16, 16, 128, 1, 1, 0, 1, 1), false}, // column split
 		{convCase(1024, 4, 4, 256, 1, 1, 0, 1, 1), false}, // 4.2M MACs
 	} {
