@@ -100,12 +100,7 @@ func (c *Conv2D) prepareDirectA(d *dconvKernel, weight []float32) {
 	c.wStride = npad * k
 	c.packedW = make([]float32, p.Group*c.wStride)
 	for g := 0; g < p.Group; g++ {
-		w := weight[g*m*k : (g+1)*m*k]
-		dst := c.packedW[g*c.wStride : (g+1)*c.wStride]
-		for k0 := 0; k0 < k; k0 += c.blk.kc {
-			kc := min(c.blk.kc, k-k0)
-			packB(d.nr, dst[k0*npad:k0*npad+kc*npad], true, w, k, k0, kc, 0, m)
-		}
+		packPanelsTo(c.packedW[g*c.wStride:(g+1)*c.wStride], d.nr, weight[g*m*k:(g+1)*m*k], k, c.blk.kc, 0, m)
 	}
 	hp, wp := c.dconvGeom()
 	oh, ow := p.OutH(), p.OutW()

@@ -69,15 +69,22 @@ func (c *Conv2D) prepareT(cfg Config, weight []float32) {
 }
 
 // packPanels packs columns [j0,j0+n) of Wᵀ (W is OutC × k) as prepacked
-// B panels nr wide: K block k0 at k0·npad, panel q at q·nr·kc in it.
+// B panels nr wide (packPanelsTo) into a new slice.
 func packPanels(nr int, weight []float32, k, kcMax, j0, n int) []float32 {
+	out := make([]float32, (n+nr-1)/nr*nr*k)
+	packPanelsTo(out, nr, weight, k, kcMax, j0, n)
+	return out
+}
+
+// packPanelsTo packs columns [j0,j0+n) of Wᵀ (W is OutC × k) into dst as
+// prepacked B panels nr wide: K block k0 at k0·npad, panel q at q·nr·kc
+// in it (npad = n rounded up to nr).
+func packPanelsTo(dst []float32, nr int, weight []float32, k, kcMax, j0, n int) {
 	npad := (n + nr - 1) / nr * nr
-	out := make([]float32, npad*k)
 	for k0 := 0; k0 < k; k0 += kcMax {
 		kc := min(kcMax, k-k0)
-		packB(nr, out[k0*npad:k0*npad+kc*npad], true, weight, k, k0, kc, j0, n)
+		packB(nr, dst[k0*npad:k0*npad+kc*npad], true, weight, k, k0, kc, j0, n)
 	}
-	return out
 }
 
 // tLens is the workspace of the transposed path: the packed im2col matrix

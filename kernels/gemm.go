@@ -691,22 +691,35 @@ func (t *gemmTask) runSplitK(p *Pool, threads int) bool {
 	if min(worstM, worstN) <= limit*g.tileCost(m, n)/float64(threads) {
 		return false
 	}
-	t.parts = chunkBoundsTo(t.parts[:0], k, kc, threads)
-	chunks := len(t.parts) - 1 // the first sums into C, the others into t.part
-	sp := getScratch((chunks-1)*m*n + 16)
+	sp := t.splitKParts(threads)
 	defer putScratch(sp)
-	t.part = sp.buf[:(chunks-1)*m*n]
-	t.dynamic(p, threads, jobSplitK, chunks)
-	// The sums and the epilogue, split by rows when there are many
-	// (256→130 1×3 at 8², 64×130 sums: about 8 µs on one thread).
-	if m*n >= splitKSumParallel {
-		t.groups = chunkBoundsTo(t.groups[:0], m, 1, threads)
+	t.dynamic(p, threads, jobSplitK, len(t.parts)-1)
+	t.splitKFinish(p, threads)
+	return true
+}
+
+// splitKParts cuts K into one range of whole blocks per thread
+// (t.parts) and gives t.part room for the partial sums of all ranges but
+// the first, which sums into C; the caller puts the returned scratch back.
+func (t *gemmTask) splitKParts(threads int) *gemmScratch {
+	t.parts = chunkBoundsTo(t.parts[:0], t.k, t.blk.kc, threads)
+	size := (len(t.parts) - 2) * t.m * t.n
+	sp := getScratch(size + 16)
+	t.part = sp.buf[:size]
+	return sp
+}
+
+// splitKFinish adds the partial sums into C with the epilogue, split by
+// rows on the threads when there are many (256→130 1×3 at 8², 64×130
+// sums: about 8 µs on one thread).
+func (t *gemmTask) splitKFinish(p *Pool, threads int) {
+	if t.m*t.n >= splitKSumParallel {
+		t.groups = chunkBoundsTo(t.groups[:0], t.m, 1, threads)
 		t.dynamic(p, threads, jobSplitKSum, len(t.groups)-1)
 	} else {
-		t.splitKSum(0, m)
+		t.splitKSum(0, t.m)
 	}
 	t.part = nil
-	return true
 }
 
 // splitKSumParallel is the size of C from which runSplitK sums its

@@ -33,15 +33,8 @@ func (g *GemmKernel) runPair(p *Pool, blk blocking, m, n1, n2, k int, src1, src2
 	a.n, b.n = n1, n2
 	a.markStream()
 	b.markStream()
-	var scratch [2]*gemmScratch
-	for i, t := range []*gemmTask{a, b} {
-		t.parts = chunkBoundsTo(t.parts[:0], k, blk.kc, threads)
-		chunks := len(t.parts) - 1 // the first sums into C, the others into t.part
-		scratch[i] = getScratch((chunks-1)*m*t.n + 16)
-		t.part = scratch[i].buf[:(chunks-1)*m*t.n]
-	}
-	defer putScratch(scratch[0])
-	defer putScratch(scratch[1])
+	defer putScratch(a.splitKParts(threads))
+	defer putScratch(b.splitKParts(threads))
 	pt := pairTasks.Get().(*pairTask)
 	pt.a, pt.b = a, b
 	pt.chunks = int32(len(a.parts) - 1)
@@ -49,10 +42,8 @@ func (g *GemmKernel) runPair(p *Pool, blk blocking, m, n1, n2, k int, src1, src2
 	p.ParallelTask(threads, pt)
 	pt.a, pt.b = nil, nil
 	pairTasks.Put(pt)
-	for _, t := range []*gemmTask{a, b} {
-		t.splitKSum(0, m)
-		t.part = nil
-	}
+	a.splitKFinish(p, threads)
+	b.splitKFinish(p, threads)
 }
 
 // pairTask is runPair's parallel loop: chunk ci is K range ci of both
